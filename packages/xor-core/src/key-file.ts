@@ -1,0 +1,59 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { KeyError } from "./errors.js";
+import { KEY_CHUNK_BYTES, keySpanForPayloadChunk, type KeySpan } from "./format.js";
+
+/** The base checkpoint opened as a key (spec §1). Shared by every file of a release; holds no buffers. */
+export class KeyFile {
+  private constructor(
+    readonly path: string,
+    readonly size: number,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async open(path: string): Promise<KeyFile> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") throw new KeyError("KEY_MISSING", path, `${path}: base checkpoint not found`);
+      if (code === "EISDIR") throw new KeyError("KEY_NOT_A_FILE", path, `${path}: is a folder, expected the base checkpoint file`);
+      throw error;
+    }
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      await handle.close();
+      throw new KeyError("KEY_NOT_A_FILE", path, `${path}: is not a regular file, expected the base checkpoint`);
+    }
+    if (stat.size === 0) {
+      await handle.close();
+      // The published script loops forever or crashes on an empty key (spec §1).
+      throw new KeyError("KEY_EMPTY", path, `${path}: base checkpoint is empty (0 bytes); point to the real consolidated.00.pth`);
+    }
+    return new KeyFile(path, stat.size, handle);
+  }
+
+  spanForPayloadChunk(payloadChunk: number): KeySpan {
+    return keySpanForPayloadChunk(this.size, payloadChunk);
+  }
+
+  /** Read key span `span` into `into` (at least span.length bytes) and return the filled view. */
+  async readSpan(span: KeySpan, into: Uint8Array): Promise<Uint8Array> {
+    let filled = 0;
+    while (filled < span.length) {
+      const { bytesRead } = await this.handle.read(into, filled, span.length - filled, span.offset + filled);
+      if (bytesRead === 0) {
+        throw new KeyError("KEY_CHANGED", this.path, `${this.path}: base checkpoint shrank while in use (expected ${this.size} bytes)`);
+      }
+      filled += bytesRead;
+    }
+    return into.subarray(0, span.length);
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+/** Largest key span any payload chunk can need; size a buffer with it. */
+export const KEY_SPAN_MAX_BYTES = KEY_CHUNK_BYTES;
