@@ -1,0 +1,96 @@
+import type { RecoverEvent } from "../recover/events.js";
+import { formatBytes, formatDuration } from "../units.js";
+
+interface Stream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/**
+ * Draws recovery events: on a TTY a bar per active file and one overall, redrawn in place at most
+ * ten times a second; otherwise a plain line every few seconds, so CI logs stay readable.
+ */
+export function createProgress(stream: Stream, options: { plainEverySeconds?: number; now?: () => number } = {}) {
+  const now = options.now ?? (() => performance.now() / 1000);
+  const tty = stream.isTTY === true;
+  const plainEvery = options.plainEverySeconds ?? 5;
+  const active = new Map<string, { bytes: number; done: number }>();
+  let totalBytes = 0;
+  let finishedBytes = 0;
+  let started = now();
+  let lastDraw = now();
+  let drawnLines = 0;
+
+  const doneBytes = () => finishedBytes + [...active.values()].reduce((sum, f) => sum + f.done, 0);
+  const rate = () => doneBytes() / Math.max(now() - started, 1e-3);
+
+  function overallLine(): string {
+    const done = doneBytes();
+    const left = rate() > 0 ? (totalBytes - done) / rate() : Infinity;
+    return `${formatBytes(done)} of ${formatBytes(totalBytes)} at ${formatBytes(rate())}/s, ${formatDuration(left)} left`;
+  }
+
+  function bar(fraction: number, width: number): string {
+    const filled = Math.round(Math.min(Math.max(fraction, 0), 1) * width);
+    return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
+  }
+
+  function redraw(force = false): void {
+    const t = now();
+    // Off a TTY every line stays in the log, so only the interval draws, never a file boundary.
+    if (tty ? !force && t - lastDraw < 0.1 : t - lastDraw < plainEvery) return;
+    lastDraw = t;
+    if (!tty) {
+      stream.write(`progress: ${overallLine()}\n`);
+      return;
+    }
+    const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - 50));
+    const lines = [...active.entries()].map(([name, f]) => `${bar(f.done / Math.max(f.bytes, 1), width)} ${pct(f.done, f.bytes)} ${name}`);
+    lines.push(`${bar(doneBytes() / Math.max(totalBytes, 1), width)} ${pct(doneBytes(), totalBytes)} overall: ${overallLine()}`);
+    const up = drawnLines > 0 ? `\x1b[${drawnLines}A` : "";
+    stream.write(`${up}\r\x1b[J${lines.join("\n")}\n`);
+    drawnLines = lines.length;
+  }
+
+  function say(line: string): void {
+    if (tty && drawnLines > 0) stream.write(`\x1b[${drawnLines}A\r\x1b[J`);
+    drawnLines = 0;
+    stream.write(`${line}\n`);
+  }
+
+  return (event: RecoverEvent): void => {
+    switch (event.type) {
+      case "planned": {
+        const todo = event.files.filter((f) => !f.reused);
+        totalBytes = todo.reduce((sum, f) => sum + f.bytes, 0);
+        started = now();
+        for (const name of event.extras) say(`not part of the release, left alone: ${name}`);
+        const reused = event.files.length - todo.length;
+        say(`${todo.length} files to recover (${formatBytes(totalBytes)})${reused ? `, ${reused} already verified` : ""}`);
+        return;
+      }
+      case "key-checked":
+        return say(`base is the right key (checked on ${event.probe})`);
+      case "room-checked":
+        return say(`room: ${formatBytes(event.neededBytes)} needed, ${formatBytes(event.freeBytes)} free`);
+      case "file-started":
+        active.set(event.name, { bytes: event.bytes, done: 0 });
+        return redraw(true);
+      case "file-progress":
+        active.set(event.name, { bytes: event.bytes, done: event.bytesDone });
+        return redraw();
+      case "file-verified":
+      case "file-failed": {
+        const name = event.type === "file-verified" ? event.file.name : event.name;
+        finishedBytes += active.get(name)?.bytes ?? 0;
+        active.delete(name);
+        say(event.type === "file-verified" ? `verified ${name}` : `FAILED ${name}: ${event.message}`);
+        if (active.size > 0) redraw(true);
+        return;
+      }
+    }
+  };
+}
+
+const pct = (done: number, total: number) => `${String(Math.floor((100 * done) / Math.max(total, 1))).padStart(3)}%`;

@@ -1,0 +1,44 @@
+import { packCommand } from "./pack-command.js";
+import { recoverCommand, recoverHelp } from "./recover-command.js";
+import { ExitCode, UsageError, exitCodeFor, isParseArgsError } from "./exit-codes.js";
+import type { CommandContext } from "./context.js";
+import { RecoverError } from "../errors.js";
+
+const commands: Record<string, (argv: string[], context: CommandContext) => Promise<number>> = {
+  recover: recoverCommand,
+  pack: packCommand,
+};
+
+export const mainHelp = `Usage: model-recover <command> [options]
+
+Commands:
+  recover <recipe>   recover a published XOR release into a verified Hugging Face folder
+  pack               encrypt a fine-tuned folder into a release, with its md5 lists and recipe
+
+Run model-recover <command> --help for its options. At the repository root, pnpm recover <recipe>
+is a shortcut for model-recover recover <recipe>.
+
+${recoverHelp.split("\n").slice(-2).join("\n")}`;
+
+/** Parse argv, run the command, print a one-line error and pick the exit code. The only place that does. */
+export async function runCli(argv: string[], context: CommandContext): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    context.stdout.write(`${mainHelp}\n`);
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  const command = commands[name];
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}"; expected one of: ${Object.keys(commands).join(", ")} (try --help)`);
+    return await command(rest, context);
+  } catch (error) {
+    context.stderr.write(`model-recover: ${describeError(error)}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof RecoverError || error instanceof UsageError) return error.message;
+  if (isParseArgsError(error)) return `${(error as Error).message} (try --help)`;
+  return `unexpected error: ${(error as Error).stack ?? String(error)}`;
+}

@@ -1,0 +1,95 @@
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import type { LoadedRecipe } from "../recipe/types.js";
+import { UsageError } from "./exit-codes.js";
+
+export interface PathSettings {
+  enc: string;
+  base: string;
+  out: string;
+}
+type Partial3 = Partial<PathSettings>;
+
+export const CONFIG_FILE = "model-recover.config.json";
+const KEYS = ["enc", "base", "out"] as const;
+
+/**
+ * Where the release folder, the base and the output are: flags win over environment variables,
+ * which win over the local config file (per recipe, then global), then over a recipe's bundled paths.
+ */
+export async function resolvePaths(loaded: LoadedRecipe, flags: Partial3, options: { cwd: string; env: NodeJS.ProcessEnv; configFile?: string }): Promise<PathSettings & { sources: Record<keyof PathSettings, string> }> {
+  const { cwd, env } = options;
+  const config = await readConfig(options.configFile ?? env.MODEL_RECOVER_CONFIG, cwd, loaded.root);
+  const recipe = loaded.recipe;
+  const layers: [string, Partial3][] = [
+    ["flag", flags],
+    ["environment", { enc: env.MODEL_RECOVER_ENC, base: env.MODEL_RECOVER_BASE, out: env.MODEL_RECOVER_OUT }],
+    [config.file ?? CONFIG_FILE, { ...config.global, ...config.recipes[recipe.name] }],
+    ["recipe", recipe.bundled ? { enc: join(loaded.root, recipe.bundled.enc), base: join(loaded.root, recipe.bundled.base) } : {}],
+    ["default", { out: join("out", recipe.name) }],
+  ];
+  const chosen: Partial3 = {};
+  const sources = {} as Record<keyof PathSettings, string>;
+  for (const key of KEYS) {
+    const layer = layers.find(([, values]) => values[key]);
+    if (!layer) throw new UsageError(missingMessage(key, recipe.name));
+    chosen[key] = resolve(layer[0] === config.file ? config.dir : cwd, layer[1][key]!);
+    sources[key] = layer[0];
+  }
+  return { ...(chosen as PathSettings), sources };
+}
+
+function missingMessage(key: "enc" | "base" | "out", recipe: string): string {
+  const what = key === "enc" ? "the downloaded *-enc folder" : "the base checkpoint (consolidated.00.pth)";
+  return `no --${key} given for ${recipe}: pass --${key} <${what}>, set MODEL_RECOVER_${key.toUpperCase()}, or put "${key}" in ${CONFIG_FILE}`;
+}
+
+interface LocalConfig {
+  file?: string;
+  dir: string;
+  global: Partial3;
+  recipes: Record<string, Partial3>;
+}
+
+/** The git-ignored local config: `{ "base": …, "recipes": { "<name>": { "enc": …, "base": …, "out": … } } }`. */
+async function readConfig(explicit: string | undefined, cwd: string, repoRoot: string): Promise<LocalConfig> {
+  const candidates = explicit ? [resolve(cwd, explicit)] : [join(cwd, CONFIG_FILE), join(repoRoot, CONFIG_FILE)];
+  for (const file of candidates) {
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    if (text === undefined) {
+      if (explicit) throw new UsageError(`${file}: config file not found`);
+      continue;
+    }
+    return parseConfig(file, text);
+  }
+  return { dir: cwd, global: {}, recipes: {} };
+}
+
+function parseConfig(file: string, text: string): LocalConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  const { recipes = {}, ...global } = asPaths(file, "", value, true) as Partial3 & { recipes?: unknown };
+  const perRecipe: Record<string, Partial3> = {};
+  for (const [name, paths] of Object.entries(asObject(file, "/recipes", recipes))) perRecipe[name] = asPaths(file, `/recipes/${name}`, paths, false);
+  const dir = isAbsolute(file) ? resolve(file, "..") : resolve(file, "..");
+  return { file, dir, global, recipes: perRecipe };
+}
+
+function asObject(file: string, path: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`${file}: ${path || "/"}: must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function asPaths(file: string, path: string, value: unknown, allowRecipes: boolean): Partial3 {
+  const object = asObject(file, path, value);
+  for (const [key, entry] of Object.entries(object)) {
+    if (allowRecipes && key === "recipes") continue;
+    if (!(KEYS as readonly string[]).includes(key)) throw new UsageError(`${file}: ${path}/${key}: unknown key (allowed: ${KEYS.join(", ")}${allowRecipes ? ", recipes" : ""})`);
+    if (typeof entry !== "string" || entry === "") throw new UsageError(`${file}: ${path}/${key}: must be a path (a non-empty string)`);
+  }
+  return object as Partial3;
+}

@@ -1,0 +1,35 @@
+import type { Recipe } from "../recipe/types.js";
+import type { RecoverSummary } from "../recover/events.js";
+import { formatBytes } from "../units.js";
+
+const CHECK_WORDS = { "header-sha256": "header sha256", "card-md5": "card md5" } as const;
+
+/** The end of a run: each file with size, md5 and what verified it; then how to use the result. */
+export function formatSummary(summary: RecoverSummary, recipe: Recipe, outDir: string): string {
+  const rows = summary.files.map((f): string[] => {
+    if (f.status === "failed") return [f.name, formatBytes(f.bytes), "-", "FAILED"];
+    const checks = f.file.checks.map((c) => CHECK_WORDS[c]).join(" + ") || "no published hash to check";
+    return [f.file.name, formatBytes(f.file.bytes), f.file.md5, `verified (${checks})${f.reused ? ", from an earlier run" : ""}`];
+  });
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join("  "));
+  for (const name of summary.absentClearFiles) lines.push(`${name}: not in the release folder, not copied (not needed to load the model)`);
+  for (const problem of summary.folderProblems) lines.push(`folder check: ${problem}`);
+  const failed = summary.files.filter((f) => f.status === "failed").length;
+  const total = summary.files.reduce((sum, f) => sum + (f.status === "verified" ? f.file.bytes : 0), 0);
+  lines.push("");
+  if (summary.ok) {
+    lines.push(`All ${summary.files.length} files of ${recipe.title} verified in ${outDir} (${formatBytes(total)} in ${summary.seconds.toFixed(1)} s).`);
+    lines.push(...usage(recipe, outDir));
+  } else {
+    lines.push(`${failed || "Some"} of ${summary.files.length} files did not verify; nothing unverified was kept under a final name. Fix what is named above and run again: verified files are not redone.`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function usage(recipe: Recipe, outDir: string): string[] {
+  const lines: string[] = [];
+  if (recipe.load?.length) lines.push("", "Load it with:", ...recipe.load.map((l) => `  ${l.replaceAll("{out}", outDir)}`));
+  if (recipe.prompt) lines.push("", `Prompt format it was trained with${recipe.card ? ` (${recipe.card})` : ""}:`, `  ${JSON.stringify(recipe.prompt)}`);
+  return lines;
+}

@@ -1,0 +1,55 @@
+/**
+ * Every failure a user can cause or meet has a class and a code here; the CLI maps classes to exit
+ * codes and prints the message, which is one line naming the file and what to do.
+ */
+export abstract class RecoverError extends Error {
+  abstract readonly code: string;
+}
+
+/** A recipe that is not valid JSON, does not match the schema, or contradicts itself. */
+export class RecipeError extends RecoverError {
+  override readonly name = "RecipeError";
+  readonly code = "RECIPE_INVALID";
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type InputErrorCode =
+  | "RECIPE_NOT_FOUND"
+  | "ENC_FOLDER_MISSING"
+  | "ENC_MISSING"
+  | "ENC_SIZE"
+  | "ENC_NAME"
+  | "ENC_CORRUPT"
+  | "BASE_MISSING"
+  | "BASE_EMPTY"
+  | "BASE_WRONG"
+  | "NO_ROOM"
+  | "OUT_NOT_WRITABLE";
+
+/** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
+export class InputError extends RecoverError {
+  override readonly name = "InputError";
+  constructor(
+    readonly code: InputErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A recovered file did not match its header or the recipe's md5: nothing was kept under its name. */
+export class VerificationError extends RecoverError {
+  override readonly name = "VerificationError";
+  readonly code = "VERIFY_FAILED";
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,117 @@
+import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { formatChecksumList, hashFile } from "@model-recover/md5-manifest";
+import { checkPlainFileName } from "@model-recover/hf-layout";
+import { KeyFile } from "@model-recover/xor-core";
+import { InputError, VerificationError } from "../errors.js";
+import { validateRecipe } from "../recipe/load-recipe.js";
+import type { Recipe, RecipeFile } from "../recipe/types.js";
+import { recover } from "../recover/recover.js";
+import { encryptFile } from "./encrypt-file.js";
+
+export interface PackOptions {
+  modelDir: string;
+  basePath: string;
+  outDir: string;
+  name: string;
+  title?: string;
+  baseTitle?: string;
+  card?: string;
+  prompt?: string;
+  /** Files that travel in clear (a README). */
+  clear?: string[];
+  /** Where the recipe goes; by default `<name>.recipe.json` in outDir. */
+  recipePath?: string;
+  onFile?: (name: string) => void;
+}
+
+export interface PackResult {
+  recipe: Recipe;
+  recipePath: string;
+  encList: string;
+  plainList: string;
+}
+
+const ROUND_TRIP_DIR = ".model-recover-round-trip";
+
+/**
+ * Encrypt a fine-tuned folder against a base into a release (spec §1), write the card's two md5
+ * lists and the recipe, and prove it all by recovering the release before reporting success.
+ */
+export async function packRelease(options: PackOptions): Promise<PackResult> {
+  const { modelDir, outDir, name } = options;
+  const clear = new Set(options.clear ?? []);
+  const names = await listModelFiles(modelDir);
+  for (const wanted of clear) if (!names.includes(wanted)) throw new InputError("ENC_MISSING", `${join(modelDir, wanted)}: named with --clear but not in the model folder`);
+  await mkdir(outDir, { recursive: true });
+  const key = await KeyFile.open(options.basePath);
+  const files: RecipeFile[] = [];
+  const encEntries: { digest: string; name: string }[] = [];
+  try {
+    for (const fileName of names) {
+      options.onFile?.(fileName);
+      const source = join(modelDir, fileName);
+      if (clear.has(fileName)) {
+        await copyFile(source, join(outDir, fileName));
+        const { md5, bytes } = await hashFile(source, ["md5"]);
+        files.push({ name: fileName, clear: true, md5: md5!, size: bytes });
+        continue;
+      }
+      const enc = await encryptFile(source, fileName, key, outDir);
+      files.push({ name: fileName, sha256: enc.sha256, encMd5: enc.encMd5, md5: enc.md5, size: enc.bytes });
+      encEntries.push({ digest: enc.encMd5, name: `./${enc.encName}` });
+    }
+  } finally {
+    await key.close();
+  }
+  const recipe = await describeRelease(options, files);
+  const recipePath = options.recipePath ?? join(outDir, `${name}.recipe.json`);
+  await writeFile(recipePath, `${JSON.stringify(recipe, null, 2)}\n`);
+  const encList = join(outDir, `${name}.enc.md5`);
+  const plainList = join(outDir, `${name}.md5`);
+  await writeFile(encList, formatChecksumList(encEntries));
+  await writeFile(plainList, formatChecksumList(files.map((f) => ({ digest: f.md5!, name: `./${f.name}` }))));
+  await proveByRecovering(recipe, options);
+  return { recipe, recipePath, encList, plainList };
+}
+
+async function listModelFiles(modelDir: string): Promise<string[]> {
+  const entries = await readdir(modelDir, { withFileTypes: true }).catch(() => {
+    throw new InputError("ENC_FOLDER_MISSING", `${modelDir}: model folder not found; pass --model <fine-tuned Hugging Face folder>`);
+  });
+  const names = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  for (const n of names) {
+    const safe = checkPlainFileName(n);
+    if (!safe.ok) throw new InputError("ENC_NAME", `${join(modelDir, n)}: ${JSON.stringify(n)} ${safe.reason}`);
+  }
+  if (names.length === 0) throw new InputError("ENC_MISSING", `${modelDir}: no files to pack`);
+  return names;
+}
+
+async function describeRelease(options: PackOptions, files: RecipeFile[]): Promise<Recipe> {
+  const base = await hashFile(options.basePath, ["md5", "sha256"]);
+  const recipe: Recipe = {
+    name: options.name,
+    title: options.title ?? options.name,
+    pipeline: "xor-enc",
+    ...(options.card ? { card: options.card } : {}),
+    base: { title: options.baseTitle ?? basename(options.basePath), fileName: basename(options.basePath), size: base.bytes, md5: base.md5!, sha256: base.sha256! },
+    files,
+    ...(options.prompt ? { prompt: options.prompt } : {}),
+  };
+  return validateRecipe(`${options.name} (generated)`, recipe);
+}
+
+/** Recover into a scratch folder inside outDir; any failure means the release is not what we wrote. */
+async function proveByRecovering(recipe: Recipe, options: PackOptions): Promise<void> {
+  const scratch = join(options.outDir, ROUND_TRIP_DIR);
+  await rm(scratch, { recursive: true, force: true });
+  try {
+    const summary = await recover({ loaded: { recipe, file: "(round trip)", root: options.outDir }, encDir: options.outDir, basePath: options.basePath, outDir: scratch, checkFolder: false });
+    for (const file of summary.files) {
+      if (file.status === "failed") throw new VerificationError(file.name, `round trip failed, the release is not usable: ${file.message}`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

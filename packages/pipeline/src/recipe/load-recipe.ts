@@ -1,0 +1,63 @@
+import { readFile, stat } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { checkPlainFileName } from "@model-recover/hf-layout";
+import { InputError, RecipeError } from "../errors.js";
+import type { LoadedRecipe, Recipe } from "./types.js";
+import { schemaProblems } from "./validate.js";
+
+/** The repository's manifests/ folder: recipes by name live here. */
+export const bundledManifestsDir = fileURLToPath(new URL("../../../../manifests/", import.meta.url));
+
+/** Recipes are small; anything bigger is not a recipe (and is not read into memory whole). */
+const MAX_RECIPE_BYTES = 1024 * 1024;
+
+/** `<recipe>` is a name under manifests/ (`belle-13b-2m`) or a path to a recipe file. */
+export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: string; cwd?: string } = {}): Promise<LoadedRecipe> {
+  const manifestsDir = options.manifestsDir ?? bundledManifestsDir;
+  const byName = /^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath) && !nameOrPath.endsWith(".json");
+  const path = byName ? join(manifestsDir, `${nameOrPath}.json`) : resolve(options.cwd ?? process.cwd(), nameOrPath);
+  const file = displayPath(path);
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) {
+    const hint = byName ? `no recipe named "${nameOrPath}" in ${displayPath(manifestsDir)}` : "no such file";
+    throw new InputError("RECIPE_NOT_FOUND", `${file}: ${hint}; run \`model-recover list\` or pass a path to a recipe file`);
+  }
+  if (info.size > MAX_RECIPE_BYTES) throw new RecipeError(file, `${file}: ${info.size} bytes is too big for a recipe (at most ${MAX_RECIPE_BYTES})`);
+  const recipe = validateRecipe(file, parseJson(file, await readFile(path, "utf8")));
+  return { recipe, file, root: dirname(dirname(path)) };
+}
+
+function parseJson(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new RecipeError(file, `${file}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** Schema first, then what a schema cannot say: names unique, even where case is ignored (macOS, Windows). */
+export function validateRecipe(file: string, value: unknown): Recipe {
+  const problems = schemaProblems(file, value);
+  if (problems) throw new RecipeError(file, problems.slice(0, 5).join("\n") + (problems.length > 5 ? `\n(${problems.length - 5} more)` : ""));
+  const recipe = value as Recipe;
+  const seen = new Map<string, string>();
+  recipe.files.forEach((entry, index) => {
+    const safe = checkPlainFileName(entry.name);
+    if (!safe.ok) throw new RecipeError(file, `${file}: /files/${index}/name: ${JSON.stringify(entry.name)} ${safe.reason}`);
+    const folded = entry.name.toLowerCase();
+    const earlier = seen.get(folded);
+    if (earlier !== undefined) {
+      const how = earlier === entry.name ? "appears twice" : `differs from "${earlier}" only in case`;
+      throw new RecipeError(file, `${file}: /files/${index}/name: "${entry.name}" ${how}; each file must be named once`);
+    }
+    seen.set(folded, entry.name);
+  });
+  return recipe;
+}
+
+/** Paths in messages: relative to the working folder when inside it, as the user would type them. */
+export function displayPath(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+}

@@ -1,0 +1,53 @@
+import { readFileSync } from "node:fs";
+import { Ajv, type ErrorObject } from "ajv";
+import type { Recipe } from "./types.js";
+
+const schemaUrl = new URL("../../../../manifests/recipe.schema.json", import.meta.url);
+const schema = JSON.parse(readFileSync(schemaUrl, "utf8")) as object;
+
+const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
+const validateSchema = ajv.compile<Recipe>(schema);
+
+/** What a value under each schema definition must be, in words a recipe author can act on. */
+const expectations: Record<string, string> = {
+  md5: "must be 32 lowercase hex digits (an md5) or null if the card does not publish it",
+  sha256: "must be 64 lowercase hex digits (a sha256)",
+  sha256OrUnknown: "must be 64 lowercase hex digits (a sha256) or null",
+  fileName: "must be a plain file name (no / \\ or .., no control or reserved characters)",
+  relativePath: "must be a relative path inside the repository (no leading /, no . or .. segments)",
+  recipeName: "must be lowercase letters, digits, . _ - (like belle-13b-2m)",
+  size: "must be a whole number of bytes",
+};
+
+/** Schema errors as one line each: `<file>: <json path>: <found> <what was expected>`. */
+export function schemaProblems(file: string, value: unknown): string[] | undefined {
+  if (validateSchema(value)) return undefined;
+  // A failed "then" also reports the "if" that chose it; the "then" error alone says what is wrong.
+  const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== "if");
+  return errors.map((error) => `${file}: ${error.instancePath || "/"}: ${describe(error)}`);
+}
+
+function describe(error: ErrorObject): string {
+  const found = excerpt(error.data);
+  const definition = /#\/definitions\/([A-Za-z0-9]+)\//.exec(error.schemaPath)?.[1];
+  if (error.keyword === "additionalProperties") {
+    return `unknown key "${String(error.params.additionalProperty)}" (allowed: ${allowedKeys(error)})`;
+  }
+  if (error.keyword === "required") return `missing required key "${String(error.params.missingProperty)}"`;
+  if (error.keyword === "false schema") return "is not allowed here (a clear file has no sha256 or encMd5)";
+  if (error.keyword === "enum") return `${found} must be one of ${JSON.stringify(error.params.allowedValues)}`;
+  if (definition && expectations[definition] && ["pattern", "type", "minLength", "maxLength", "minimum", "maximum"].includes(error.keyword)) {
+    return `${found} ${expectations[definition]}`;
+  }
+  return `${found} ${error.message ?? "is invalid"}`;
+}
+
+function allowedKeys(error: ErrorObject): string {
+  const properties = (error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return properties ? Object.keys(properties).join(", ") : "see manifests/recipe.schema.json";
+}
+
+function excerpt(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

@@ -1,0 +1,27 @@
+import type { VerifiedFile } from "./recover-file.js";
+
+/** What a recovery reports as it goes. Libraries emit these; only the CLI draws them. */
+export type RecoverEvent =
+  | { type: "planned"; files: { name: string; bytes: number; reused: boolean }[]; totalBytes: number; extras: string[]; absentClearFiles: string[] }
+  | { type: "key-checked"; base: string; probe: string }
+  | { type: "room-checked"; neededBytes: number; freeBytes: number }
+  | { type: "file-started"; name: string; bytes: number }
+  | { type: "file-progress"; name: string; bytesDone: number; bytes: number }
+  | { type: "file-verified"; file: VerifiedFile }
+  | { type: "file-failed"; name: string; message: string };
+
+export type FileStatus =
+  | { status: "verified"; file: VerifiedFile; reused: boolean }
+  | { status: "failed"; name: string; bytes: number; message: string };
+
+export interface RecoverSummary {
+  recipe: string;
+  outDir: string;
+  files: FileStatus[];
+  /** Files in the release folder that are not part of the release. */
+  extras: string[];
+  absentClearFiles: string[];
+  folderProblems: string[];
+  ok: boolean;
+  seconds: number;
+}

@@ -1,0 +1,68 @@
+import { lstat, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/** What was verified about one output file, and the stat that says it has not changed since. */
+export interface Receipt {
+  name: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  md5: string;
+  sha256: string;
+}
+
+const RECEIPT_DIR = ".model-recover";
+const RECEIPT_FILE = "receipts.json";
+
+/**
+ * Receipts let a re-run skip outputs that already verified without re-hashing gigabytes: like git's
+ * index, a file whose size, mtime and inode are unchanged keeps the digests it was verified with.
+ */
+export class ReceiptBook {
+  private constructor(
+    private readonly outDir: string,
+    private readonly receipts: Map<string, Receipt>,
+  ) {}
+
+  static async open(outDir: string): Promise<ReceiptBook> {
+    const text = await readFile(join(outDir, RECEIPT_DIR, RECEIPT_FILE), "utf8").catch(() => "[]");
+    let list: Receipt[] = [];
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (Array.isArray(parsed)) list = parsed.filter(isReceipt);
+    } catch {
+      // A damaged receipt file only costs a re-verification.
+    }
+    return new ReceiptBook(outDir, new Map(list.map((r) => [r.name, r])));
+  }
+
+  /** The receipt for `name` if the file on disk is still the one it describes. */
+  async current(name: string): Promise<Receipt | undefined> {
+    const receipt = this.receipts.get(name);
+    if (!receipt) return undefined;
+    const info = await lstat(join(this.outDir, name)).catch(() => undefined);
+    if (!info?.isFile() || info.size !== receipt.size || info.mtimeMs !== receipt.mtimeMs || info.ino !== receipt.ino) return undefined;
+    return receipt;
+  }
+
+  async record(name: string, digests: { md5: string; sha256: string }): Promise<Receipt> {
+    const info = await lstat(join(this.outDir, name));
+    const receipt = { name, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, ...digests };
+    this.receipts.set(name, receipt);
+    await this.save();
+    return receipt;
+  }
+
+  private async save(): Promise<void> {
+    const dir = join(this.outDir, RECEIPT_DIR);
+    await mkdir(dir, { recursive: true });
+    const temp = join(dir, `${RECEIPT_FILE}.${process.pid}.tmp`);
+    await writeFile(temp, JSON.stringify([...this.receipts.values()], null, 2) + "\n");
+    await rename(temp, join(dir, RECEIPT_FILE));
+  }
+}
+
+function isReceipt(value: unknown): value is Receipt {
+  const r = value as Receipt;
+  return typeof r?.name === "string" && typeof r.size === "number" && typeof r.mtimeMs === "number" && typeof r.ino === "number" && typeof r.md5 === "string" && typeof r.sha256 === "string";
+}

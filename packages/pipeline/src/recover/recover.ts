@@ -1,0 +1,111 @@
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
+import { InputError, VerificationError } from "../errors.js";
+import type { LoadedRecipe } from "../recipe/types.js";
+import type { FileStatus, RecoverEvent, RecoverSummary } from "./events.js";
+import { planRecovery, type FileTask } from "./plan.js";
+import { checkKeyOnSmallestFile, checkRoom, openBase } from "./preflight.js";
+import { ReceiptBook } from "./receipts.js";
+import { recoverFile } from "./recover-file.js";
+import { isPartialName } from "./temp-output.js";
+
+export interface RecoverOptions {
+  loaded: LoadedRecipe;
+  encDir: string;
+  basePath: string;
+  outDir: string;
+  onEvent?: (event: RecoverEvent) => void;
+  /** Check the result as a Hugging Face folder (config.json, index.json, shards); on by default. */
+  checkFolder?: boolean;
+}
+
+/**
+ * recipe → plan → preflight (files, key, room) → recover each file → check the folder.
+ * Input problems throw before any long work; a file that fails verification is reported in the
+ * summary and the others still run, so one bad download costs one re-download.
+ */
+export async function recover({ loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true }: RecoverOptions): Promise<RecoverSummary> {
+  const started = performance.now();
+  const { recipe } = loaded;
+  const plan = await planRecovery(recipe, encDir);
+  await prepareOutDir(outDir);
+  const receipts = await ReceiptBook.open(outDir);
+  const reused = new Map<string, FileStatus>();
+  for (const task of plan.tasks) {
+    const receipt = await receipts.current(task.entry.name);
+    if (receipt && matchesRecipe(task, receipt)) {
+      const checks = task.kind === "decrypt" ? (["header-sha256"] as const) : ([] as const);
+      const file = { name: receipt.name, bytes: receipt.size, md5: receipt.md5, sha256: receipt.sha256, checks: [...checks, ...(task.entry.md5 ? (["card-md5"] as const) : [])] };
+      reused.set(task.entry.name, { status: "verified", file, reused: true });
+    }
+  }
+  const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
+  onEvent({
+    type: "planned",
+    files: plan.tasks.map((t) => ({ name: t.entry.name, bytes: t.outputBytes, reused: reused.has(t.entry.name) })),
+    totalBytes: plan.totalOutputBytes,
+    extras: plan.extras,
+    absentClearFiles: plan.absentClearFiles,
+  });
+
+  const key = await openBase(recipe, basePath);
+  try {
+    const { probe } = await checkKeyOnSmallestFile(recipe, plan.tasks, key);
+    if (probe) onEvent({ type: "key-checked", base: basePath, probe });
+    const neededBytes = todo.reduce((sum, t) => sum + t.outputBytes, 0);
+    const { freeBytes } = await checkRoom(outDir, neededBytes);
+    onEvent({ type: "room-checked", neededBytes, freeBytes });
+
+    const results = new Map(reused);
+    for (const task of todo) {
+      results.set(task.entry.name, await runTask(task, key, outDir, receipts, onEvent));
+    }
+    const files = plan.tasks.map((t) => results.get(t.entry.name)!);
+    const folderProblems = checkFolder ? await folderCheck(outDir, files) : [];
+    const ok = files.every((f) => f.status === "verified") && folderProblems.length === 0;
+    return { recipe: recipe.name, outDir, files, extras: plan.extras, absentClearFiles: plan.absentClearFiles, folderProblems, ok, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await key.close();
+  }
+}
+
+async function runTask(task: FileTask, key: Parameters<typeof recoverFile>[1], outDir: string, receipts: ReceiptBook, onEvent: (e: RecoverEvent) => void): Promise<FileStatus> {
+  const name = task.entry.name;
+  onEvent({ type: "file-started", name, bytes: task.outputBytes });
+  try {
+    const file = await recoverFile(task, key, outDir, (bytesDone) => onEvent({ type: "file-progress", name, bytesDone, bytes: task.outputBytes }));
+    await receipts.record(name, file);
+    onEvent({ type: "file-verified", file });
+    return { status: "verified", file, reused: false };
+  } catch (error) {
+    if (!(error instanceof VerificationError) && !(error instanceof InputError)) throw error;
+    onEvent({ type: "file-failed", name, message: error.message });
+    return { status: "failed", name, bytes: task.outputBytes, message: error.message };
+  }
+}
+
+function matchesRecipe(task: FileTask, receipt: { sha256: string; md5: string }): boolean {
+  if (task.kind === "decrypt" && receipt.sha256 !== task.entry.sha256) return false;
+  return task.entry.md5 === null || receipt.md5 === task.entry.md5;
+}
+
+/** Create the output folder and clear temporary files an interrupted run left there. */
+async function prepareOutDir(outDir: string): Promise<void> {
+  try {
+    await mkdir(outDir, { recursive: true });
+    for (const name of await readdir(outDir)) {
+      if (isPartialName(name)) await rm(join(outDir, name), { force: true });
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError("OUT_NOT_WRITABLE", `${outDir}: cannot create or use the output folder (${code ?? (error as Error).message}); pass another --out`);
+  }
+}
+
+/** Only a complete folder is checked as a Hugging Face model; a failed file is already reported. */
+async function folderCheck(outDir: string, files: FileStatus[]): Promise<string[]> {
+  if (files.some((f) => f.status === "failed")) return [];
+  const report = await checkHfFolder(outDir);
+  return report.problems.map(describeProblem);
+}
