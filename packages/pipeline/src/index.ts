@@ -6,3 +6,5 @@ export { recover, type RecoverOptions } from "./recover/recover.js";
 export type { VerifiedFile } from "./recover/recover-file.js";
 export { runCli } from "./cli/run-cli.js";
 export { ExitCode } from "./cli/exit-codes.js";
+export { encryptFile, type EncryptedFile } from "./pack/encrypt-file.js";
+export { packRelease, type PackOptions, type PackResult } from "./pack/pack.js";

@@ -1,0 +1,41 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const main = fileURLToPath(new URL("../../packages/pipeline/src/cli/main.ts", import.meta.url));
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run the real `model-recover` CLI in a child process, as `pnpm model-recover` does: from the
+ * repository root, with INIT_CWD saying where the user typed the command.
+ */
+export function modelRecover(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  const env = { ...cleanEnv(), ...(options.cwd ? { INIT_CWD: options.cwd } : {}), ...options.env };
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], { cwd: repoRoot, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The user's own settings must not leak into tests. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith("MODEL_RECOVER_") || key === "INIT_CWD") delete env[key];
+  return env;
+}
+
+/** Run a system tool (md5sum, sha256sum, …) and return its output and exit code. */
+export function system(command: string, args: string[], cwd: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
