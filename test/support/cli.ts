@@ -14,13 +14,14 @@ export interface CliRun {
  * Run the real `model-recover` CLI in a child process, as `pnpm model-recover` does: from the
  * repository root, with INIT_CWD saying where the user typed the command.
  */
-export function modelRecover(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+export function modelRecover(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
   const env = { ...cleanEnv(), ...(options.cwd ? { INIT_CWD: options.cwd } : {}), ...options.env };
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], { cwd: repoRoot, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], { cwd: repoRoot, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+    child.stdin?.end(options.input ?? "");
   });
 }
 

@@ -1,6 +1,7 @@
 /** What a command may touch of the process: passed in so tests can run commands in-process too. */
 export interface CommandContext {
   cwd: string;
+  stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };

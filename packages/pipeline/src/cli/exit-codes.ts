@@ -1,3 +1,4 @@
+import { ChecksumListError } from "@model-recover/md5-manifest";
 import { InputError, RecipeError, VerificationError } from "../errors.js";
 
 /** Documented in the README ("Exit codes"); scripts may rely on them. */
@@ -20,7 +21,7 @@ export class UsageError extends Error {
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || isParseArgsError(error)) return ExitCode.usage;
   if (error instanceof RecipeError) return ExitCode.recipeInvalid;
-  if (error instanceof InputError) return ExitCode.badInput;
+  if (error instanceof InputError || error instanceof ChecksumListError) return ExitCode.badInput;
   if (error instanceof VerificationError) return ExitCode.verificationFailed;
   return ExitCode.internal;
 }

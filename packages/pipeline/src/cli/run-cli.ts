@@ -1,12 +1,15 @@
 import { packCommand } from "./pack-command.js";
+import { recipeCommand } from "./recipe-command.js";
 import { recoverCommand, recoverHelp } from "./recover-command.js";
 import { ExitCode, UsageError, exitCodeFor, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
+import { ChecksumListError } from "@model-recover/md5-manifest";
 import { RecoverError } from "../errors.js";
 
 const commands: Record<string, (argv: string[], context: CommandContext) => Promise<number>> = {
   recover: recoverCommand,
   pack: packCommand,
+  recipe: recipeCommand,
 };
 
 export const mainHelp = `Usage: model-recover <command> [options]
@@ -14,6 +17,7 @@ export const mainHelp = `Usage: model-recover <command> [options]
 Commands:
   recover <recipe>   recover a published XOR release into a verified Hugging Face folder
   pack               encrypt a fine-tuned folder into a release, with its md5 lists and recipe
+  recipe from-folder build a recipe from a downloaded release and its card's md5 lists
 
 Run model-recover <command> --help for its options. At the repository root, pnpm recover <recipe>
 is a shortcut for model-recover recover <recipe>.
@@ -38,7 +42,7 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof RecoverError || error instanceof UsageError) return error.message;
+  if (error instanceof RecoverError || error instanceof UsageError || error instanceof ChecksumListError) return error.message;
   if (isParseArgsError(error)) return `${(error as Error).message} (try --help)`;
   return `unexpected error: ${(error as Error).stack ?? String(error)}`;
 }

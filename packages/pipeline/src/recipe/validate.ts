@@ -5,8 +5,22 @@ import type { Recipe } from "./types.js";
 const schemaUrl = new URL("../../../../manifests/recipe.schema.json", import.meta.url);
 const schema = JSON.parse(readFileSync(schemaUrl, "utf8")) as object;
 
-const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
+// verbose: errors carry the offending value and schema, which the messages quote.
+const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true, verbose: true });
 const validateSchema = ajv.compile<Recipe>(schema);
+
+const MAX_DEPTH = 16;
+
+/** Depth of nested arrays and objects, counted without recursion (stops past MAX_DEPTH). */
+function nestingDepth(value: unknown): number {
+  let level: unknown[] = [value];
+  let depth = 0;
+  while (level.length > 0 && depth <= MAX_DEPTH) {
+    level = level.flatMap((v) => (v !== null && typeof v === "object" ? Object.values(v) : []));
+    if (level.length > 0 || depth === 0) depth++;
+  }
+  return depth;
+}
 
 /** What a value under each schema definition must be, in words a recipe author can act on. */
 const expectations: Record<string, string> = {
@@ -21,6 +35,8 @@ const expectations: Record<string, string> = {
 
 /** Schema errors as one line each: `<file>: <json path>: <found> <what was expected>`. */
 export function schemaProblems(file: string, value: unknown): string[] | undefined {
+  // A recipe is four levels deep; a hostile one nested thousands deep would exhaust the stack.
+  if (nestingDepth(value) > MAX_DEPTH) return [`${file}: /: nested more than ${MAX_DEPTH} levels deep; a recipe is a flat object with a list of files`];
   if (validateSchema(value)) return undefined;
   // A failed "then" also reports the "if" that chose it; the "then" error alone says what is wrong.
   const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== "if");
@@ -48,6 +64,7 @@ function allowedKeys(error: ErrorObject): string {
 }
 
 function excerpt(value: unknown): string {
+  if (nestingDepth(value) > 8) return "(a deeply nested value)";
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

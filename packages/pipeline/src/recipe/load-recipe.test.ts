@@ -1,0 +1,86 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundledManifestsDir, loadRecipe, validateRecipe } from "./load-recipe.js";
+import type { Recipe } from "./types.js";
+
+const belle = JSON.parse(await readFile(join(bundledManifestsDir, "belle-13b-2m.json"), "utf8")) as Recipe;
+const withFile = (file: Record<string, unknown>, index = 1) => ({ ...belle, files: belle.files.map((f, i) => (i === index ? file : f)) });
+const messageFor = (value: unknown) => {
+  try {
+    validateRecipe("manifests/x.json", value);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected the recipe to be refused");
+};
+
+describe("recipes in manifests/", () => {
+  it("all validate against the schema", async () => {
+    const names = (await readdir(bundledManifestsDir)).filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json"));
+    expect(names.length).toBeGreaterThanOrEqual(2);
+    for (const name of names) await expect(loadRecipe(name.replace(/\.json$/, ""))).resolves.toMatchObject({ recipe: { name: name.replace(/\.json$/, "") } });
+  });
+
+  it("belle-13b-2m holds what the model card says: nine encrypted files, the README's md5, the 13B base", () => {
+    expect(belle.files.filter((f) => f.clear !== true)).toHaveLength(9);
+    expect(belle.files.find((f) => f.name === "README.md")).toEqual({ name: "README.md", clear: true, md5: "d463d8a04501fbf1d71feaa8fc1be250" });
+    expect(belle.files.find((f) => f.name === "pytorch_model-00001-of-00003.bin")).toMatchObject({ encMd5: "0311f7aac77860f24e5d6379043a1c5e", md5: "1710f2d139d883d7e1e9a3f3198ee581", size: 9_948_722_999 });
+    expect(belle.base).toMatchObject({ fileName: "consolidated.00.pth", md5: "0804c42ca65584f50234a86d71e6916a" });
+    expect(belle.prompt).toBe("Human: {input} \n\nAssistant:");
+  });
+});
+
+describe("an invalid recipe gets an error naming the file, the JSON path and what was expected", () => {
+  it("a file name that escapes the folder", () => {
+    expect(messageFor(withFile({ name: "../a", md5: null, sha256: "0".repeat(64), encMd5: null }, 3))).toBe(
+      'manifests/x.json: /files/3/name: "../a" must be a plain file name (no / \\ or .., no control or reserved characters)',
+    );
+  });
+
+  it("an md5 that is not 32 lowercase hex digits", () => {
+    expect(messageFor(withFile({ ...belle.files[1], md5: "ABC" }))).toMatch(/^manifests\/x\.json: \/files\/1\/md5: "ABC" must be 32 lowercase hex digits/);
+  });
+
+  it("an unknown key, listing the allowed ones", () => {
+    expect(messageFor({ ...belle, extra: 1 })).toMatch(/^manifests\/x\.json: \/: unknown key "extra" \(allowed: \$schema, name, title/);
+  });
+
+  it("an encrypted file without its sha256, and a clear file with one", () => {
+    const { sha256: _, ...noSha } = belle.files[1] as { sha256: string };
+    expect(messageFor(withFile(noSha))).toMatch(/\/files\/1: missing required key "sha256"/);
+    expect(messageFor(withFile({ name: "README.md", clear: true, md5: null, sha256: "0".repeat(64) }, 0))).toMatch(/\/files\/0\/sha256: .* not allowed here/);
+  });
+
+  it("a file named twice, or twice in different case", () => {
+    expect(messageFor(withFile({ ...belle.files[2], name: "config.json" }, 2))).toMatch(/\/files\/2\/name: "config.json" appears twice/);
+    expect(messageFor(withFile({ ...belle.files[2], name: "Config.json" }, 2))).toMatch(/"Config.json" differs from "config.json" only in case/);
+  });
+
+  it("a Windows device name the schema pattern lets through", () => {
+    expect(messageFor(withFile({ ...belle.files[2], name: "con.json" }, 2))).toMatch(/\/files\/2\/name: "con.json" must not be a Windows device name/);
+  });
+});
+
+describe("loadRecipe", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "recipe-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("reports JSON that does not parse, with the file", async () => {
+    await writeFile(join(dir, "broken.json"), '{"name": ');
+    await expect(loadRecipe(join(dir, "broken.json"))).rejects.toMatchObject({ code: "RECIPE_INVALID", message: expect.stringMatching(/broken\.json: not valid JSON/) });
+  });
+
+  it("survives deeply nested JSON with a one-line error", async () => {
+    await writeFile(join(dir, "deep.json"), "[".repeat(100_000) + "]".repeat(100_000));
+    await expect(loadRecipe(join(dir, "deep.json"))).rejects.toMatchObject({ code: "RECIPE_INVALID" });
+  });
+
+  it("says which recipes exist when a name is unknown", async () => {
+    await expect(loadRecipe("belle-99b")).rejects.toMatchObject({ code: "RECIPE_NOT_FOUND", message: expect.stringMatching(/no recipe named "belle-99b"/) });
+  });
+});

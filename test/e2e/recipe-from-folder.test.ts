@@ -1,0 +1,70 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
+import { modelRecover, system } from "../support/cli.js";
+
+describe("model-recover recipe from-folder", () => {
+  let dir: string;
+  let release: BuiltRelease;
+  let encList: string;
+  let plainList: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mr-from-folder-"));
+    release = await buildBelleShapedRelease(dir, { shardBytes: 6_000_000 });
+    await rm(join(release.encDir, "belle-13b-2m-shaped.enc.md5"));
+    await rm(join(release.encDir, "belle-13b-2m-shaped.md5"));
+    await writeFile(join(release.encDir, ".gitattributes"), "*.enc filter=lfs\n");
+    // As the card shows them: `md5sum ./*` over the download, and over the recovered folder.
+    encList = (await system("sh", ["-c", "md5sum ./*.enc"], release.encDir)).stdout;
+    plainList = (await system("sh", ["-c", "md5sum ./*"], release.plainDir)).stdout;
+  }, 120_000);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("builds a recipe from the folder and the card's lists (one from a file, one from stdin) that recovers the release", async () => {
+    await writeFile(join(dir, "card-enc.md5"), encList);
+    const recipePath = join(dir, "from-folder.json");
+    const made = await modelRecover(
+      ["recipe", "from-folder", release.encDir, "--name", "belle-13b-2m-shaped", "--md5", join(dir, "card-enc.md5"), "--md5", "-", "--out", recipePath, "--base-title", "synthetic base"],
+      { input: plainList },
+    );
+    expect(made.stderr).not.toMatch(/unexpected error/);
+    expect(made.code).toBe(0);
+    const recipe = JSON.parse(await readFile(recipePath, "utf8"));
+    expect(recipe.files).toHaveLength(10);
+    expect(recipe.files.find((f: { name: string }) => f.name === "README.md")).toMatchObject({ clear: true });
+    expect(recipe.files.find((f: { name: string }) => f.name === "tokenizer.model")).toMatchObject({ size: 499_723 });
+    expect(made.stderr).not.toMatch(/gitattributes/);
+
+    const out = join(dir, "out");
+    const run = await modelRecover(["recover", recipePath, "--base", release.basePath, "--enc", release.encDir, "--out", out]);
+    expect(run.code).toBe(0);
+    await writeFile(join(dir, "card-plain.md5"), plainList);
+    const check = await system("md5sum", ["-c", join(dir, "card-plain.md5")], out);
+    expect(check.stdout.trim().split("\n")).toHaveLength(10);
+    expect(check.code).toBe(0);
+  });
+
+  it("marks hashes the card does not publish as unknown and says so", async () => {
+    const made = await modelRecover(["recipe", "from-folder", release.encDir, "--name", "partial"]);
+    expect(made.code).toBe(0);
+    const recipe = JSON.parse(made.stdout);
+    expect(recipe.files.every((f: { md5: unknown }) => f.md5 === null)).toBe(true);
+    expect(made.stderr).toMatch(/note: config\.json: the card publishes no md5 of the recovered file/);
+  });
+
+  it("refuses to make a recipe from a download that does not match the card", async () => {
+    const bad = encList.replace(/^[0-9a-f]{32}/, "0".repeat(32));
+    const made = await modelRecover(["recipe", "from-folder", release.encDir, "--name", "x", "--md5", "-"], { input: bad });
+    expect(made.code).toBe(4);
+    expect(made.stderr).toMatch(/^model-recover: .*\.enc: md5 [0-9a-f]{32} but the card says 0{32}; download it again/);
+  });
+
+  it("names the line of a pasted list that is not md5sum output", async () => {
+    const made = await modelRecover(["recipe", "from-folder", release.encDir, "--name", "x", "--md5", "-"], { input: "not a checksum line\n" });
+    expect(made.code).not.toBe(0);
+    expect(made.stderr).toMatch(/^model-recover: -:1: expected/);
+  });
+});
