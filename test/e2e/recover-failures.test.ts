@@ -175,7 +175,7 @@ describe("model-recover recover with a damaged release folder", () => {
     expect(line).toContain(`the card says ${!entry.clear && entry.encMd5}`);
     expect(line).toMatch(/download it again/);
     expect(run.stdout).toMatch(/1 of 10 files did not verify/);
-    await writeFile(join(out, ".x.model-recover-partial"), "planted");
+    expect(existsSync(join(out, SHARD_2))).toBe(false);
     await expectNothingUnverifiedUnderFinalNames(out);
     await expectMd5sumAccepts(out, [SHARD_2]);
   });
@@ -192,7 +192,22 @@ describe("model-recover recover with a damaged release folder", () => {
     const entry = recipeEntry(SHARD_1);
     expect(line).toContain(`${source} is corrupt: md5 ${found}, the card says ${!entry.clear && entry.encMd5}`);
     expect(line).toMatch(/download it again/);
-    await writeFile(join(out, "tokenizer.model"), "planted");
+    expect(existsSync(join(out, SHARD_1))).toBe(false);
+    await expectNothingUnverifiedUnderFinalNames(out);
+    await expectMd5sumAccepts(out, [SHARD_1]);
+  });
+
+  it("does not leave a corrupt shard an earlier tool wrote under its final name when that shard fails again (spec §1, what went wrong)", async () => {
+    const encDir = await copyRelease("stale-output");
+    await corruptByteAt(join(encDir, encName(SHARD_1)), ENC_HEADER_BYTES + 12_345);
+    const out = outFor("stale-output");
+    await mkdir(out, { recursive: true });
+    // The published script leaves its failed output under the final name; same size, wrong bytes.
+    await writeFile(join(out, SHARD_1), Buffer.alloc(recipeEntry(SHARD_1).size!, 0));
+    const run = await recoverInto(encDir, out);
+    expect(run.code).toBe(5);
+    expect(theFailedLine(run, SHARD_1)).toMatch(/download it again/);
+    expect(run.stdout).toMatch(/nothing unverified was kept under a final name/);
     await expectNothingUnverifiedUnderFinalNames(out);
   });
 
@@ -224,7 +239,7 @@ describe("model-recover recover with a damaged release folder", () => {
     expect(written).not.toContain(".gitattributes");
     expect(written).not.toContain("foo.bin.incomplete");
     await expectNothingUnverifiedUnderFinalNames(out);
-    await expectMd5sumAccepts(out, [SHARD_2]);
+    await expectMd5sumAccepts(out, []);
   });
 
   it("says the --enc folder is not there when it is missing", async () => {
@@ -357,7 +372,7 @@ describe("model-recover recover with an invalid recipe", () => {
       const recipe = await variant.write();
       const out = outFor(`recipe-${variant.file}`);
       const run = await recoverInto(release.encDir, out, { recipe });
-      expect(run.code).toBe(4);
+      expect(run.code).toBe(3);
       expect(theErrorLine(run)).toContain(`model-recover: ${variant.says(recipe)}`);
       expect(existsSync(out)).toBe(false);
     });

@@ -70,6 +70,8 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
         say(`${todo.length} files to recover (${formatBytes(totalBytes)})${reused ? `, ${reused} already verified` : ""}`);
         return;
       }
+      case "unverified-removed":
+        return say(`removed ${event.name} from the output folder: it was there but did not verify`);
       case "key-checked":
         return say(`base is the right key (checked on ${event.probe})`);
       case "room-checked":

@@ -50,5 +50,9 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   context.stderr.write(`${loaded.recipe.title} (${loaded.file})\n  enc:  ${paths.enc}\n  base: ${paths.base}\n  out:  ${paths.out}\n`);
   const summary = await recover({ loaded, encDir: paths.enc, basePath: paths.base, outDir: paths.out, onEvent: createProgress(context.stderr) });
   context.stdout.write(formatSummary(summary, loaded.recipe, paths.out));
-  return summary.ok ? ExitCode.ok : ExitCode.verificationFailed;
+  if (summary.ok) return ExitCode.ok;
+  const failed = summary.files.flatMap((f) => (f.status === "failed" ? [f.name] : []));
+  const what = failed.length > 0 ? `${failed.length} of ${summary.files.length} files did not verify: ${failed.join(", ")}` : `the folder check failed: ${summary.folderProblems.join("; ")}`;
+  context.stderr.write(`model-recover: ${what}; see the lines above for why and what to do\n`);
+  return ExitCode.verificationFailed;
 }

@@ -1,3 +1,4 @@
+import { listCommand } from "./list-command.js";
 import { packCommand } from "./pack-command.js";
 import { recipeCommand } from "./recipe-command.js";
 import { recoverCommand, recoverHelp } from "./recover-command.js";
@@ -10,6 +11,7 @@ const commands: Record<string, (argv: string[], context: CommandContext) => Prom
   recover: recoverCommand,
   pack: packCommand,
   recipe: recipeCommand,
+  list: listCommand,
 };
 
 export const mainHelp = `Usage: model-recover <command> [options]
@@ -18,6 +20,7 @@ Commands:
   recover <recipe>   recover a published XOR release into a verified Hugging Face folder
   pack               encrypt a fine-tuned folder into a release, with its md5 lists and recipe
   recipe from-folder build a recipe from a downloaded release and its card's md5 lists
+  list               the recipes under manifests/ with their base, size and what is verifiable
 
 Run model-recover <command> --help for its options. At the repository root, pnpm recover <recipe>
 is a shortcut for model-recover recover <recipe>.

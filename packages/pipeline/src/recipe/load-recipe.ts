@@ -16,11 +16,12 @@ const MAX_RECIPE_BYTES = 1024 * 1024;
 export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: string; cwd?: string } = {}): Promise<LoadedRecipe> {
   const manifestsDir = options.manifestsDir ?? bundledManifestsDir;
   const byName = /^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath) && !nameOrPath.endsWith(".json");
-  const path = byName ? join(manifestsDir, `${nameOrPath}.json`) : resolve(options.cwd ?? process.cwd(), nameOrPath);
-  const file = displayPath(path);
+  const cwd = options.cwd ?? process.cwd();
+  const path = byName ? join(manifestsDir, `${nameOrPath}.json`) : resolve(cwd, nameOrPath);
+  const file = displayPath(path, cwd);
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) {
-    const hint = byName ? `no recipe named "${nameOrPath}" in ${displayPath(manifestsDir)}` : "no such file";
+    const hint = byName ? `no recipe named "${nameOrPath}" in ${displayPath(manifestsDir, cwd)}` : "no such file";
     throw new InputError("RECIPE_NOT_FOUND", `${file}: ${hint}; run \`model-recover list\` or pass a path to a recipe file`);
   }
   if (info.size > MAX_RECIPE_BYTES) throw new RecipeError(file, `${file}: ${info.size} bytes is too big for a recipe (at most ${MAX_RECIPE_BYTES})`);

@@ -4,6 +4,7 @@ import type { VerifiedFile } from "./recover-file.js";
 export type RecoverEvent =
   | { type: "planned"; files: { name: string; bytes: number; reused: boolean }[]; totalBytes: number; extras: string[]; absentClearFiles: string[] }
   | { type: "key-checked"; base: string; probe: string }
+  | { type: "unverified-removed"; name: string }
   | { type: "room-checked"; neededBytes: number; freeBytes: number }
   | { type: "file-started"; name: string; bytes: number }
   | { type: "file-progress"; name: string; bytesDone: number; bytes: number }

@@ -6,6 +6,7 @@ import type { LoadedRecipe } from "../recipe/types.js";
 import type { FileStatus, RecoverEvent, RecoverSummary } from "./events.js";
 import { planRecovery, type FileTask } from "./plan.js";
 import { checkKeyOnSmallestFile, checkRoom, openBase } from "./preflight.js";
+import { settleExistingOutputs } from "./existing-outputs.js";
 import { ReceiptBook } from "./receipts.js";
 import { recoverFile } from "./recover-file.js";
 import { isPartialName } from "./temp-output.js";
@@ -29,30 +30,22 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
   const started = performance.now();
   const { recipe } = loaded;
   const plan = await planRecovery(recipe, encDir);
-  await prepareOutDir(outDir);
-  const receipts = await ReceiptBook.open(outDir);
-  const reused = new Map<string, FileStatus>();
-  for (const task of plan.tasks) {
-    const receipt = await receipts.current(task.entry.name);
-    if (receipt && matchesRecipe(task, receipt)) {
-      const checks = task.kind === "decrypt" ? (["header-sha256"] as const) : ([] as const);
-      const file = { name: receipt.name, bytes: receipt.size, md5: receipt.md5, sha256: receipt.sha256, checks: [...checks, ...(task.entry.md5 ? (["card-md5"] as const) : [])] };
-      reused.set(task.entry.name, { status: "verified", file, reused: true });
-    }
-  }
-  const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
-  onEvent({
-    type: "planned",
-    files: plan.tasks.map((t) => ({ name: t.entry.name, bytes: t.outputBytes, reused: reused.has(t.entry.name) })),
-    totalBytes: plan.totalOutputBytes,
-    extras: plan.extras,
-    absentClearFiles: plan.absentClearFiles,
-  });
-
+  // The base is checked before the output folder is touched: a wrong base creates nothing.
   const key = await openBase(recipe, basePath);
   try {
     const { probe } = await checkKeyOnSmallestFile(recipe, plan.tasks, key);
     if (probe) onEvent({ type: "key-checked", base: basePath, probe });
+    await prepareOutDir(outDir);
+    const receipts = await ReceiptBook.open(outDir);
+    const reused = await settleExistingOutputs(plan.tasks, outDir, receipts, onEvent);
+    const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
+    onEvent({
+      type: "planned",
+      files: plan.tasks.map((t) => ({ name: t.entry.name, bytes: t.outputBytes, reused: reused.has(t.entry.name) })),
+      totalBytes: plan.totalOutputBytes,
+      extras: plan.extras,
+      absentClearFiles: plan.absentClearFiles,
+    });
     const neededBytes = todo.reduce((sum, t) => sum + t.outputBytes, 0);
     const { freeBytes } = await checkRoom(outDir, neededBytes);
     onEvent({ type: "room-checked", neededBytes, freeBytes });
@@ -83,11 +76,6 @@ async function runTask(task: FileTask, key: Parameters<typeof recoverFile>[1], o
     onEvent({ type: "file-failed", name, message: error.message });
     return { status: "failed", name, bytes: task.outputBytes, message: error.message };
   }
-}
-
-function matchesRecipe(task: FileTask, receipt: { sha256: string; md5: string }): boolean {
-  if (task.kind === "decrypt" && receipt.sha256 !== task.entry.sha256) return false;
-  return task.entry.md5 === null || receipt.md5 === task.entry.md5;
 }
 
 /** Create the output folder and clear temporary files an interrupted run left there. */

@@ -1,0 +1,40 @@
+import { readdir } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { bundledManifestsDir, loadRecipe } from "../recipe/load-recipe.js";
+import { isEncrypted, type Recipe } from "../recipe/types.js";
+import { formatBytes } from "../units.js";
+import type { CommandContext } from "./context.js";
+import { ExitCode } from "./exit-codes.js";
+
+export const listHelp = `Usage: model-recover list
+
+The recipes under manifests/: name, base checkpoint, format, size where known, and which checks the
+card's published hashes allow.`;
+
+export async function listCommand(argv: string[], context: CommandContext): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { help: { type: "boolean", short: "h" } } });
+  if (values.help) {
+    context.stdout.write(`${listHelp}\n`);
+    return ExitCode.ok;
+  }
+  const names = (await readdir(bundledManifestsDir)).filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json")).map((n) => n.slice(0, -5));
+  const rows = [["recipe", "base", "format", "size", "verifiable"]];
+  for (const name of names.sort()) {
+    const { recipe } = await loadRecipe(name, { cwd: context.cwd });
+    rows.push([recipe.name, recipe.base.title, recipe.pipeline, knownSize(recipe), verifiable(recipe)]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  context.stdout.write(rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n");
+  return ExitCode.ok;
+}
+
+function knownSize(recipe: Recipe): string {
+  const sizes = recipe.files.map((f) => f.size);
+  return sizes.every((s) => s !== undefined) ? formatBytes(sizes.reduce((a, b) => a! + b!, 0)!) : "unknown";
+}
+
+function verifiable(recipe: Recipe): string {
+  const encrypted = recipe.files.filter(isEncrypted);
+  const withMd5 = recipe.files.filter((f) => f.md5 !== null).length;
+  return `header sha256 ${encrypted.length}/${encrypted.length}, card md5 ${withMd5}/${recipe.files.length}`;
+}

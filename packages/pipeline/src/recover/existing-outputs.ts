@@ -1,0 +1,58 @@
+import { lstat, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { hashFile } from "@model-recover/md5-manifest";
+import { InputError } from "../errors.js";
+import type { FileStatus, RecoverEvent } from "./events.js";
+import type { FileTask } from "./plan.js";
+import type { ReceiptBook } from "./receipts.js";
+import type { Check } from "./recover-file.js";
+
+/**
+ * Files already under a final name in the output folder: reused when a receipt vouches for them,
+ * adopted when they verify (outputs of the published scripts, say), removed otherwise, so that no
+ * unverified file is left under a final name whatever this run does.
+ */
+export async function settleExistingOutputs(tasks: FileTask[], outDir: string, receipts: ReceiptBook, onEvent: (event: RecoverEvent) => void): Promise<Map<string, FileStatus>> {
+  const verified = new Map<string, FileStatus>();
+  for (const task of tasks) {
+    const name = task.entry.name;
+    const path = join(outDir, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (!info) continue;
+    if (info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is a folder where ${name} goes; move it away or pass another --out`);
+    const receipt = info.isFile() ? await receipts.current(name) : undefined;
+    if (receipt && verifies(task, receipt)) {
+      verified.set(name, { status: "verified", file: { name, bytes: receipt.size, md5: receipt.md5, sha256: receipt.sha256, checks: checksFor(task) }, reused: true });
+      continue;
+    }
+    if (info.isFile() && info.size === task.outputBytes && canVerify(task)) {
+      const digests = await hashFile(path, ["md5", "sha256"]);
+      const found = { md5: digests.md5!, sha256: digests.sha256! };
+      if (verifies(task, found)) {
+        await receipts.record(name, found);
+        verified.set(name, { status: "verified", file: { name, bytes: info.size, ...found, checks: checksFor(task) }, reused: true });
+        continue;
+      }
+    }
+    // Never followed: a symlink planted under a final name is removed, not written through.
+    await rm(path, { force: true });
+    onEvent({ type: "unverified-removed", name });
+  }
+  return verified;
+}
+
+function canVerify(task: FileTask): boolean {
+  return task.kind === "decrypt" || task.entry.md5 !== null;
+}
+
+function verifies(task: FileTask, digests: { md5: string; sha256: string }): boolean {
+  if (task.kind === "decrypt" && digests.sha256 !== task.entry.sha256) return false;
+  if (task.kind === "copy" && task.entry.md5 === null) return false;
+  return task.entry.md5 === null || digests.md5 === task.entry.md5;
+}
+
+export function checksFor(task: FileTask): Check[] {
+  const checks: Check[] = task.kind === "decrypt" ? ["header-sha256"] : [];
+  if (task.entry.md5 !== null) checks.push("card-md5");
+  return checks;
+}
