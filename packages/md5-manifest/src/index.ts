@@ -12,3 +12,4 @@ export {
   parseChecksumList,
   type ChecksumEntry,
 } from "./md5sum-list.js";
+export { HashPool, PooledHash } from "./hash-pool.js";

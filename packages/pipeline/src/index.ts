@@ -3,7 +3,7 @@ export { bundledManifestsDir, loadRecipe, validateRecipe } from "./recipe/load-r
 export type { ClearRecipeFile, EncryptedRecipeFile, LoadedRecipe, Recipe, RecipeFile } from "./recipe/types.js";
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
-export type { VerifiedFile } from "./recover/recover-file.js";
+export type { VerifiedFile, VerifyMode } from "./recover/verify.js";
 export { runCli } from "./cli/run-cli.js";
 export { ExitCode } from "./cli/exit-codes.js";
 export { encryptFile, type EncryptedFile } from "./pack/encrypt-file.js";

@@ -3,4 +3,5 @@ export { ENC_HEADER_BYTES, KEY_CHUNK_BYTES, keyOffsetForPayloadOffset, keySpanFo
 export { KeyFile, KEY_SPAN_MAX_BYTES } from "./key-file.js";
 export { Keystream } from "./keystream.js";
 export { xorInto } from "./xor.js";
+export { XorKernel } from "./xor-kernel.js";
 export { xorshift32Bytes } from "./xorshift32.js";

@@ -50,6 +50,20 @@ export class KeyFile {
     return into.subarray(0, span.length);
   }
 
+  /**
+   * Read the key chunk for payload chunk `payloadChunk` into `into` (KEY_CHUNK_BYTES long), repeated
+   * out to the full data chunk when it is shorter (spec §1: a short key chunk repeats inside a data
+   * chunk). The XOR is then one straight pass. Returns the span read.
+   */
+  async readExpanded(payloadChunk: number, into: Uint8Array): Promise<KeySpan> {
+    const span = this.spanForPayloadChunk(payloadChunk);
+    await this.readSpan(span, into);
+    for (let filled = span.length; filled < KEY_CHUNK_BYTES; filled *= 2) {
+      into.copyWithin(filled, 0, Math.min(filled, KEY_CHUNK_BYTES - filled));
+    }
+    return span;
+  }
+
   async close(): Promise<void> {
     await this.handle.close();
   }

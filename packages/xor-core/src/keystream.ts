@@ -1,4 +1,4 @@
-import { KEY_CHUNK_BYTES, type KeySpan } from "./format.js";
+import { KEY_CHUNK_BYTES } from "./format.js";
 import type { KeyFile } from "./key-file.js";
 import { xorInto } from "./xor.js";
 
@@ -21,20 +21,16 @@ export class Keystream {
       const position = payloadOffset + done;
       const inChunk = position % KEY_CHUNK_BYTES;
       const run = Math.min(data.length - done, KEY_CHUNK_BYTES - inChunk);
-      await this.load(this.key.spanForPayloadChunk(Math.floor(position / KEY_CHUNK_BYTES)));
+      await this.load(Math.floor(position / KEY_CHUNK_BYTES));
       xorInto(data.subarray(done, done + run), this.expandedKey.subarray(inChunk, inChunk + run));
       done += run;
     }
   }
 
-  private async load(span: KeySpan): Promise<void> {
-    if (span.index === this.loadedSpan) return;
-    await this.key.readSpan(span, this.expandedKey);
-    // Spec §1: a key chunk shorter than C repeats inside the data chunk. Repeating it once here
-    // keeps the XOR loop a straight pass (a 1-byte last chunk would otherwise cost a call per byte).
-    for (let filled = span.length; filled < KEY_CHUNK_BYTES; filled *= 2) {
-      this.expandedKey.copyWithin(filled, 0, Math.min(filled, KEY_CHUNK_BYTES - filled));
-    }
-    this.loadedSpan = span.index;
+  private async load(payloadChunk: number): Promise<void> {
+    const index = this.key.spanForPayloadChunk(payloadChunk).index;
+    if (index === this.loadedSpan) return;
+    await this.key.readExpanded(payloadChunk, this.expandedKey);
+    this.loadedSpan = index;
   }
 }

@@ -16,6 +16,8 @@ Recover a published XOR release into a verified Hugging Face model folder.
                     env MODEL_RECOVER_BASE
   --enc <folder>    the downloaded *-enc folder holding the .enc files      env MODEL_RECOVER_ENC
   --out <folder>    where the recovered model goes (default: out/<recipe>)   env MODEL_RECOVER_OUT
+  --verify <mode>   full (default): each file's header sha256 and the card's md5;
+                    sha256: the header's sha256 alone, skipping the md5 pass (faster; the summary says so)
   --config <file>   local config (default: model-recover.config.json here or at the repo root)
                     env MODEL_RECOVER_CONFIG; it holds {"base", "enc", "out", "recipes": {"<name>": {...}}}
   -h, --help        show this help
@@ -37,6 +39,7 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
       enc: { type: "string" },
       out: { type: "string" },
       config: { type: "string" },
+      verify: { type: "string", default: "full" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -44,11 +47,12 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
     context.stdout.write(`${recoverHelp}\n`);
     return ExitCode.ok;
   }
+  if (values.verify !== "full" && values.verify !== "sha256") throw new UsageError(`--verify ${values.verify}: expected full or sha256`);
   if (positionals.length !== 1) throw new UsageError(`expected one recipe, found ${positionals.length}: model-recover recover <recipe> (try --help)`);
   const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
   const paths = await resolvePaths(loaded, { base: values.base, enc: values.enc, out: values.out }, { cwd: context.cwd, env: context.env, ...(values.config ? { configFile: values.config } : {}) });
   context.stderr.write(`${loaded.recipe.title} (${loaded.file})\n  enc:  ${paths.enc}\n  base: ${paths.base}\n  out:  ${paths.out}\n`);
-  const summary = await recover({ loaded, encDir: paths.enc, basePath: paths.base, outDir: paths.out, onEvent: createProgress(context.stderr) });
+  const summary = await recover({ loaded, encDir: paths.enc, basePath: paths.base, outDir: paths.out, onEvent: createProgress(context.stderr), verify: values.verify });
   context.stdout.write(formatSummary(summary, loaded.recipe, paths.out));
   if (summary.ok) return ExitCode.ok;
   const failed = summary.files.flatMap((f) => (f.status === "failed" ? [f.name] : []));

@@ -9,7 +9,7 @@ export function formatSummary(summary: RecoverSummary, recipe: Recipe, outDir: s
   const rows = summary.files.map((f): string[] => {
     if (f.status === "failed") return [f.name, formatBytes(f.bytes), "-", "FAILED"];
     const checks = f.file.checks.map((c) => CHECK_WORDS[c]).join(" + ") || "no published hash to check";
-    return [f.file.name, formatBytes(f.file.bytes), f.file.md5, `verified (${checks})${f.reused ? ", from an earlier run" : ""}`];
+    return [f.file.name, formatBytes(f.file.bytes), f.file.md5 ?? "(md5 not computed)", `verified (${checks})${f.reused ? ", from an earlier run" : ""}`];
   });
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join("  "));

@@ -1,4 +1,4 @@
-import type { VerifiedFile } from "./recover-file.js";
+import type { VerifiedFile } from "./verify.js";
 
 /** What a recovery reports as it goes. Libraries emit these; only the CLI draws them. */
 export type RecoverEvent =

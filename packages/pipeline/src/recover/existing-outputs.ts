@@ -5,14 +5,16 @@ import { InputError } from "../errors.js";
 import type { FileStatus, RecoverEvent } from "./events.js";
 import type { FileTask } from "./plan.js";
 import type { ReceiptBook } from "./receipts.js";
-import type { Check } from "./recover-file.js";
+import { algorithmsFor, type Check, type VerifyMode } from "./verify.js";
+
+type Digests = { md5?: string; sha256?: string };
 
 /**
  * Files already under a final name in the output folder: reused when a receipt vouches for them,
  * adopted when they verify (outputs of the published scripts, say), removed otherwise, so that no
  * unverified file is left under a final name whatever this run does.
  */
-export async function settleExistingOutputs(tasks: FileTask[], outDir: string, receipts: ReceiptBook, onEvent: (event: RecoverEvent) => void): Promise<Map<string, FileStatus>> {
+export async function settleExistingOutputs(tasks: FileTask[], outDir: string, receipts: ReceiptBook, mode: VerifyMode, onEvent: (event: RecoverEvent) => void): Promise<Map<string, FileStatus>> {
   const verified = new Map<string, FileStatus>();
   for (const task of tasks) {
     const name = task.entry.name;
@@ -21,16 +23,16 @@ export async function settleExistingOutputs(tasks: FileTask[], outDir: string, r
     if (!info) continue;
     if (info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is a folder where ${name} goes; move it away or pass another --out`);
     const receipt = info.isFile() ? await receipts.current(name) : undefined;
-    if (receipt && verifies(task, receipt)) {
-      verified.set(name, { status: "verified", file: { name, bytes: receipt.size, md5: receipt.md5, sha256: receipt.sha256, checks: checksFor(task) }, reused: true });
+    if (receipt && verifies(task, receipt, mode)) {
+      verified.set(name, { status: "verified", file: { name, bytes: receipt.size, ...digestsOf(receipt), checks: checksFor(task, mode) }, reused: true });
       continue;
     }
-    if (info.isFile() && info.size === task.outputBytes && canVerify(task)) {
-      const digests = await hashFile(path, ["md5", "sha256"]);
-      const found = { md5: digests.md5!, sha256: digests.sha256! };
-      if (verifies(task, found)) {
-        await receipts.record(name, found);
-        verified.set(name, { status: "verified", file: { name, bytes: info.size, ...found, checks: checksFor(task) }, reused: true });
+    const algorithms = algorithmsFor(task, mode);
+    if (info.isFile() && info.size === task.outputBytes && algorithms.length > 0) {
+      const digests = await hashFile(path, algorithms);
+      if (verifies(task, digests, mode)) {
+        await receipts.record(name, digests);
+        verified.set(name, { status: "verified", file: { name, bytes: info.size, ...digestsOf(digests), checks: checksFor(task, mode) }, reused: true });
         continue;
       }
     }
@@ -41,18 +43,18 @@ export async function settleExistingOutputs(tasks: FileTask[], outDir: string, r
   return verified;
 }
 
-function canVerify(task: FileTask): boolean {
-  return task.kind === "decrypt" || task.entry.md5 !== null;
-}
-
-function verifies(task: FileTask, digests: { md5: string; sha256: string }): boolean {
+function verifies(task: FileTask, digests: Digests, mode: VerifyMode): boolean {
+  const md5Needed = task.entry.md5 !== null && (task.kind === "copy" || mode === "full");
   if (task.kind === "decrypt" && digests.sha256 !== task.entry.sha256) return false;
   if (task.kind === "copy" && task.entry.md5 === null) return false;
-  return task.entry.md5 === null || digests.md5 === task.entry.md5;
+  return !md5Needed || digests.md5 === task.entry.md5;
 }
 
-export function checksFor(task: FileTask): Check[] {
-  const checks: Check[] = task.kind === "decrypt" ? ["header-sha256"] : [];
-  if (task.entry.md5 !== null) checks.push("card-md5");
-  return checks;
+function checksFor(task: FileTask, mode: VerifyMode): Check[] {
+  const algorithms = algorithmsFor(task, mode);
+  return (["header-sha256", "card-md5"] as const).filter((check) => algorithms.includes(check === "header-sha256" ? "sha256" : "md5"));
+}
+
+function digestsOf(digests: Digests): Digests {
+  return { ...(digests.md5 ? { md5: digests.md5 } : {}), ...(digests.sha256 ? { sha256: digests.sha256 } : {}) };
 }

@@ -7,7 +7,8 @@ export interface Receipt {
   size: number;
   mtimeMs: number;
   ino: number;
-  md5: string;
+  /** Absent when the file was verified by its header alone (`--verify sha256`). */
+  md5?: string;
   sha256: string;
 }
 
@@ -19,6 +20,8 @@ const RECEIPT_FILE = "receipts.json";
  * index, a file whose size, mtime and inode are unchanged keeps the digests it was verified with.
  */
 export class ReceiptBook {
+  private saving = Promise.resolve();
+
   private constructor(
     private readonly outDir: string,
     private readonly receipts: Map<string, Receipt>,
@@ -45,11 +48,13 @@ export class ReceiptBook {
     return receipt;
   }
 
-  async record(name: string, digests: { md5: string; sha256: string }): Promise<Receipt> {
+  async record(name: string, digests: { md5?: string; sha256?: string }): Promise<Receipt> {
     const info = await lstat(join(this.outDir, name));
-    const receipt = { name, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, ...digests };
+    const receipt: Receipt = { name, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, sha256: digests.sha256 ?? "", ...(digests.md5 ? { md5: digests.md5 } : {}) };
     this.receipts.set(name, receipt);
-    await this.save();
+    // Files finish concurrently; one save at a time, each writing everything recorded so far.
+    this.saving = this.saving.then(() => this.save());
+    await this.saving;
     return receipt;
   }
 
@@ -64,5 +69,5 @@ export class ReceiptBook {
 
 function isReceipt(value: unknown): value is Receipt {
   const r = value as Receipt;
-  return typeof r?.name === "string" && typeof r.size === "number" && typeof r.mtimeMs === "number" && typeof r.ino === "number" && typeof r.md5 === "string" && typeof r.sha256 === "string";
+  return typeof r?.name === "string" && typeof r.size === "number" && typeof r.mtimeMs === "number" && typeof r.ino === "number" && (r.md5 === undefined || typeof r.md5 === "string") && typeof r.sha256 === "string";
 }

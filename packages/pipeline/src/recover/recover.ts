@@ -8,7 +8,8 @@ import { planRecovery, type FileTask } from "./plan.js";
 import { checkKeyOnSmallestFile, checkRoom, openBase } from "./preflight.js";
 import { settleExistingOutputs } from "./existing-outputs.js";
 import { ReceiptBook } from "./receipts.js";
-import { recoverFile } from "./recover-file.js";
+import { recoverTogether } from "./engine.js";
+import type { VerifyMode } from "./verify.js";
 import { isPartialName } from "./temp-output.js";
 
 export interface RecoverOptions {
@@ -19,6 +20,8 @@ export interface RecoverOptions {
   onEvent?: (event: RecoverEvent) => void;
   /** Check the result as a Hugging Face folder (config.json, index.json, shards); on by default. */
   checkFolder?: boolean;
+  /** "full" (default): header sha256 and card md5; "sha256": the header alone, no md5 pass. */
+  verify?: VerifyMode;
 }
 
 /**
@@ -26,7 +29,7 @@ export interface RecoverOptions {
  * Input problems throw before any long work; a file that fails verification is reported in the
  * summary and the others still run, so one bad download costs one re-download.
  */
-export async function recover({ loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true }: RecoverOptions): Promise<RecoverSummary> {
+export async function recover({ loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true, verify = "full" }: RecoverOptions): Promise<RecoverSummary> {
   const started = performance.now();
   const { recipe } = loaded;
   const plan = await planRecovery(recipe, encDir);
@@ -37,7 +40,7 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     if (probe) onEvent({ type: "key-checked", base: basePath, probe });
     await prepareOutDir(outDir);
     const receipts = await ReceiptBook.open(outDir);
-    const reused = await settleExistingOutputs(plan.tasks, outDir, receipts, onEvent);
+    const reused = await settleExistingOutputs(plan.tasks, outDir, receipts, verify, onEvent);
     const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
     onEvent({
       type: "planned",
@@ -51,30 +54,32 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     onEvent({ type: "room-checked", neededBytes, freeBytes });
 
     const results = new Map(reused);
-    for (const task of todo) {
-      results.set(task.entry.name, await runTask(task, key, outDir, receipts, onEvent));
-    }
+    await recoverTogether(todo, {
+      key,
+      outDir,
+      verify,
+      onStarted: (task) => onEvent({ type: "file-started", name: task.entry.name, bytes: task.outputBytes }),
+      onBytes: (task, bytesDone) => onEvent({ type: "file-progress", name: task.entry.name, bytesDone, bytes: task.outputBytes }),
+      onFinished: async (task, outcome) => {
+        const name = task.entry.name;
+        if (outcome.ok) {
+          await receipts.record(name, outcome.file);
+          onEvent({ type: "file-verified", file: outcome.file });
+          results.set(name, { status: "verified", file: outcome.file, reused: false });
+          return;
+        }
+        const { error } = outcome;
+        if (!(error instanceof VerificationError) && !(error instanceof InputError)) throw error;
+        onEvent({ type: "file-failed", name, message: error.message });
+        results.set(name, { status: "failed", name, bytes: task.outputBytes, message: error.message });
+      },
+    });
     const files = plan.tasks.map((t) => results.get(t.entry.name)!);
     const folderProblems = checkFolder ? await folderCheck(outDir, files) : [];
     const ok = files.every((f) => f.status === "verified") && folderProblems.length === 0;
     return { recipe: recipe.name, outDir, files, extras: plan.extras, absentClearFiles: plan.absentClearFiles, folderProblems, ok, seconds: (performance.now() - started) / 1000 };
   } finally {
     await key.close();
-  }
-}
-
-async function runTask(task: FileTask, key: Parameters<typeof recoverFile>[1], outDir: string, receipts: ReceiptBook, onEvent: (e: RecoverEvent) => void): Promise<FileStatus> {
-  const name = task.entry.name;
-  onEvent({ type: "file-started", name, bytes: task.outputBytes });
-  try {
-    const file = await recoverFile(task, key, outDir, (bytesDone) => onEvent({ type: "file-progress", name, bytesDone, bytes: task.outputBytes }));
-    await receipts.record(name, file);
-    onEvent({ type: "file-verified", file });
-    return { status: "verified", file, reused: false };
-  } catch (error) {
-    if (!(error instanceof VerificationError) && !(error instanceof InputError)) throw error;
-    onEvent({ type: "file-failed", name, message: error.message });
-    return { status: "failed", name, bytes: task.outputBytes, message: error.message };
   }
 }
 

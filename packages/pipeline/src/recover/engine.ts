@@ -1,0 +1,88 @@
+import { HashPool } from "@model-recover/md5-manifest";
+import { KEY_CHUNK_BYTES, XorKernel, type KeyFile } from "@model-recover/xor-core";
+import { InputError } from "../errors.js";
+import { FileJob } from "./file-job.js";
+import { KeyWindow } from "./key-window.js";
+import type { FileTask } from "./plan.js";
+import { SlotPool } from "./slot-pool.js";
+import { verifyDigests, type VerifiedFile, type VerifyMode } from "./verify.js";
+
+/**
+ * Slot size and count, chosen with `pnpm bench` (README, "Benchmark"): quarter key chunks keep the
+ * hash threads fed without long waits for a read, and 16 of them (40 MiB) keep reads, XOR, both hashes
+ * and writes of three shards overlapped. Peak RSS stays far below 256 MB whatever the release size.
+ */
+const SLOT_BYTES = KEY_CHUNK_BYTES / 4;
+const SLOT_COUNT = 16;
+/** Files whose chunk is being read at once; more only adds seeks. */
+const FILES_IN_FLIGHT = 4;
+
+export type FileOutcome = { ok: true; file: VerifiedFile } | { ok: false; error: unknown };
+
+export interface EngineOptions {
+  key: KeyFile;
+  outDir: string;
+  verify: VerifyMode;
+  onStarted: (task: FileTask) => void;
+  onBytes: (task: FileTask, bytesDone: number) => void;
+  onFinished: (task: FileTask, outcome: FileOutcome) => Promise<void>;
+}
+
+/**
+ * Recover `tasks` together: walk payload chunk 0, 1, 2… of every file at once, so each key chunk is
+ * read once for the release (spec §1: every file starts at key offset 0); per chunk, read into shared
+ * memory, XOR in place with SIMD, hash on worker threads (md5 and sha256 on different cores) and
+ * write, all overlapped. Each file is verified and published as soon as its last chunk is done.
+ */
+export async function recoverTogether(tasks: FileTask[], options: EngineOptions): Promise<void> {
+  const kernel = new XorKernel(KeyWindow.bytes + SLOT_BYTES * SLOT_COUNT);
+  const hashes = new HashPool(kernel.buffer);
+  const keys = new KeyWindow(options.key, kernel, [0, KEY_CHUNK_BYTES]);
+  const shared = { kernel, hashes, slots: new SlotPool(KeyWindow.bytes, SLOT_BYTES, SLOT_COUNT), outDir: options.outDir, verify: options.verify, onBytes: options.onBytes };
+  // Biggest first: their hash streams are spread over the threads first, which balances them best.
+  const jobs = [...tasks].sort((a, b) => b.outputBytes - a.outputBytes).map((task) => new FileJob(task, shared));
+  const finishing: Promise<void>[] = [];
+  try {
+    const chunks = Math.max(0, ...jobs.map((job) => job.chunks));
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const active = jobs.filter((job) => chunk < job.chunks);
+      const keyOffset = active.some((job) => job.task.kind === "decrypt" && job.task.outputBytes > chunk * KEY_CHUNK_BYTES) ? await keys.offsetFor(chunk) : 0;
+      await eachWithLimit(active, FILES_IN_FLIGHT, async (job) => {
+        if (chunk === 0) options.onStarted(job.task);
+        await job.processChunk(chunk, keyOffset);
+        if (chunk === job.chunks - 1) finishing.push(finish(job, options));
+      });
+    }
+    await Promise.all(finishing);
+  } finally {
+    await hashes.close();
+  }
+}
+
+async function finish(job: FileJob, options: EngineOptions): Promise<void> {
+  let outcome: FileOutcome;
+  try {
+    const digests = await job.settle();
+    const checks = await verifyDigests(job.task, digests, options.key);
+    await job.output!.publish();
+    outcome = { ok: true, file: { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks } };
+  } catch (error) {
+    await job.output?.discard();
+    outcome = { ok: false, error: explain(error, options.outDir) };
+  }
+  await options.onFinished(job.task, outcome);
+}
+
+function explain(error: unknown, outDir: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC") return new InputError("NO_ROOM", `${outDir}: the disk filled up while writing; free some space and run again (verified files are kept)`);
+  return error;
+}
+
+async function eachWithLimit<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await run(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
