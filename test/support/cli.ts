@@ -40,3 +40,12 @@ export function system(command: string, args: string[], cwd: string): Promise<Cl
     });
   });
 }
+
+/** Run a root script the way a user does (`pnpm recover …`), with the user's settings cleared. */
+export function pnpmScript(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile("pnpm", args, { cwd: repoRoot, env: { ...cleanEnv(), ...options.env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}

@@ -5,6 +5,10 @@ export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.
 export { recover, type RecoverOptions } from "./recover/recover.js";
 export type { VerifiedFile, VerifyMode } from "./recover/verify.js";
 export { runCli } from "./cli/run-cli.js";
+export { resolvePaths, type PathSettings } from "./cli/settings.js";
+export { IdentityCache } from "./cache/identity-cache.js";
+export { OutputStore } from "./cache/output-store.js";
+export { readReceipt, type RunReceipt, type SuccessReceipt } from "./cache/run-receipt.js";
 export { ExitCode } from "./cli/exit-codes.js";
 export { encryptFile, type EncryptedFile } from "./pack/encrypt-file.js";
 export { packRelease, type PackOptions, type PackResult } from "./pack/pack.js";

@@ -1,6 +1,6 @@
 export { KeyError, type KeyErrorCode } from "./errors.js";
 export { ENC_HEADER_BYTES, KEY_CHUNK_BYTES, keyOffsetForPayloadOffset, keySpanForPayloadChunk, type KeySpan } from "./format.js";
-export { KeyFile, KEY_SPAN_MAX_BYTES } from "./key-file.js";
+export { KeyFile } from "./key-file.js";
 export { Keystream } from "./keystream.js";
 export { xorInto } from "./xor.js";
 export { XorKernel } from "./xor-kernel.js";

@@ -68,6 +68,3 @@ export class KeyFile {
     await this.handle.close();
   }
 }
-
-/** Largest key span any payload chunk can need; size a buffer with it. */
-export const KEY_SPAN_MAX_BYTES = KEY_CHUNK_BYTES;

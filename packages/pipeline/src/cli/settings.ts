@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { UsageError } from "./exit-codes.js";
 
@@ -75,8 +75,7 @@ function parseConfig(file: string, text: string): LocalConfig {
   const { recipes = {}, ...global } = asPaths(file, "", value, true) as Partial3 & { recipes?: unknown };
   const perRecipe: Record<string, Partial3> = {};
   for (const [name, paths] of Object.entries(asObject(file, "/recipes", recipes))) perRecipe[name] = asPaths(file, `/recipes/${name}`, paths, false);
-  const dir = isAbsolute(file) ? resolve(file, "..") : resolve(file, "..");
-  return { file, dir, global, recipes: perRecipe };
+  return { file, dir: dirname(file), global, recipes: perRecipe };
 }
 
 function asObject(file: string, path: string, value: unknown): Record<string, unknown> {

@@ -27,9 +27,8 @@ export async function settleExistingOutputs(tasks: FileTask[], outDir: string, r
       verified.set(name, { status: "verified", file: { name, bytes: receipt.size, ...digestsOf(receipt), checks: checksFor(task, mode) }, reused: true });
       continue;
     }
-    const algorithms = algorithmsFor(task, mode);
-    if (info.isFile() && info.size === task.outputBytes && algorithms.length > 0) {
-      const digests = await hashFile(path, algorithms);
+    if (info.isFile() && info.size === task.outputBytes && canVerify(task)) {
+      const digests = await hashFile(path, algorithmsFor(task, mode));
       if (verifies(task, digests, mode)) {
         await receipts.record(name, digests);
         verified.set(name, { status: "verified", file: { name, bytes: info.size, ...digestsOf(digests), checks: checksFor(task, mode) }, reused: true });
@@ -43,6 +42,10 @@ export async function settleExistingOutputs(tasks: FileTask[], outDir: string, r
   return verified;
 }
 
+function canVerify(task: FileTask): boolean {
+  return task.kind === "decrypt" || task.entry.md5 !== null;
+}
+
 function verifies(task: FileTask, digests: Digests, mode: VerifyMode): boolean {
   const md5Needed = task.entry.md5 !== null && (task.kind === "copy" || mode === "full");
   if (task.kind === "decrypt" && digests.sha256 !== task.entry.sha256) return false;
@@ -51,8 +54,9 @@ function verifies(task: FileTask, digests: Digests, mode: VerifyMode): boolean {
 }
 
 function checksFor(task: FileTask, mode: VerifyMode): Check[] {
-  const algorithms = algorithmsFor(task, mode);
-  return (["header-sha256", "card-md5"] as const).filter((check) => algorithms.includes(check === "header-sha256" ? "sha256" : "md5"));
+  const checks: Check[] = task.kind === "decrypt" ? ["header-sha256"] : [];
+  if (algorithmsFor(task, mode).includes("md5")) checks.push("card-md5");
+  return checks;
 }
 
 function digestsOf(digests: Digests): Digests {

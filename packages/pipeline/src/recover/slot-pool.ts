@@ -11,10 +11,6 @@ export class SlotPool {
     for (let i = count - 1; i >= 0; i--) this.free.push(firstOffset + i * slotBytes);
   }
 
-  static bytesFor(slotBytes: number, count: number): number {
-    return slotBytes * count;
-  }
-
   acquire(): Promise<number> {
     const offset = this.free.pop();
     if (offset !== undefined) return Promise.resolve(offset);

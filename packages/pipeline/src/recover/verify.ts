@@ -18,10 +18,14 @@ export interface VerifiedFile {
   checks: Check[];
 }
 
-/** The hashes a file needs under `mode`: the header's sha256 for an encrypted file, the card's md5 unless skipped. */
+/**
+ * The hashes a file needs under `mode`: sha256 always (the header's check for an encrypted file, the
+ * output store's key for every file), and the card's md5 unless skipped. A clear file's md5 is its
+ * only check, so it is never skipped.
+ */
 export function algorithmsFor(task: FileTask, mode: VerifyMode): ("md5" | "sha256")[] {
-  if (task.kind === "copy") return task.entry.md5 === null ? [] : ["md5"];
-  return mode === "full" && task.entry.md5 !== null ? ["md5", "sha256"] : ["sha256"];
+  const md5 = task.entry.md5 !== null && (task.kind === "copy" || mode === "full");
+  return md5 ? ["md5", "sha256"] : ["sha256"];
 }
 
 /** Compare a file's digests with its header and the card; throw a VerificationError that says whom to blame. */
