@@ -17,11 +17,11 @@ export interface Measured {
 }
 
 /** Run `command` under rusage.py: its wall time, peak RSS and CPU time (user + system). */
-export async function measure(label: string, command: string[], cwd: string, options: { allowFailure?: boolean } = {}): Promise<Measured> {
+export async function measure(label: string, command: string[], cwd: string, options: { allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Measured> {
   const scratch = await mkdtemp(join(tmpdir(), "rusage-"));
   const report = join(scratch, "r.json");
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile("python3", [rusage, report, "--", ...command], { cwd, maxBuffer: 64 * 1024 * 1024 }, (error, out, err) => {
+    execFile("python3", [rusage, report, "--", ...command], { cwd, env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024 }, (error, out, err) => {
       if (error && !options.allowFailure) reject(new Error(`${label} failed: ${err || error.message}`));
       else resolve(out);
     });

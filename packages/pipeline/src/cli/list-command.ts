@@ -1,6 +1,5 @@
-import { readdir } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { bundledManifestsDir, loadRecipe } from "../recipe/load-recipe.js";
+import { loadRecipe, recipeNames } from "../recipe/load-recipe.js";
 import { isEncrypted, type Recipe } from "../recipe/types.js";
 import { formatBytes } from "../units.js";
 import type { CommandContext } from "./context.js";
@@ -17,9 +16,8 @@ export async function listCommand(argv: string[], context: CommandContext): Prom
     context.stdout.write(`${listHelp}\n`);
     return ExitCode.ok;
   }
-  const names = (await readdir(bundledManifestsDir)).filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json")).map((n) => n.slice(0, -5));
   const rows = [["recipe", "base", "format", "size", "verifiable"]];
-  for (const name of names.sort()) {
+  for (const name of await recipeNames()) {
     const { recipe } = await loadRecipe(name, { cwd: context.cwd });
     rows.push([recipe.name, recipe.base.title, recipe.pipeline, knownSize(recipe), verifiable(recipe)]);
   }

@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkPlainFileName } from "@model-recover/hf-layout";
@@ -8,6 +8,15 @@ import { schemaProblems } from "./validate.js";
 
 /** The repository's manifests/ folder: recipes by name live here. */
 export const bundledManifestsDir = fileURLToPath(new URL("../../../../manifests/", import.meta.url));
+
+/** The recipes in a manifests folder: every `*.json` but the schemas and the workspace's package.json. */
+export async function recipeNames(manifestsDir = bundledManifestsDir): Promise<string[]> {
+  const names = await readdir(manifestsDir);
+  return names
+    .filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json") && n !== "package.json")
+    .map((n) => n.slice(0, -".json".length))
+    .sort();
+}
 
 /** Recipes are small; anything bigger is not a recipe (and is not read into memory whole). */
 const MAX_RECIPE_BYTES = 1024 * 1024;
