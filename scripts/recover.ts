@@ -8,12 +8,11 @@
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { encFileName } from "@model-recover/hf-layout";
-import { IdentityCache, loadRecipe, OutputStore, readReceipt, resolvePaths, type LoadedRecipe, type PathSettings } from "@model-recover/pipeline";
+import { IdentityCache, loadRecipe, OutputStore, planRecovery, readReceipt, resolvePaths, type LoadedRecipe, type PathSettings } from "@model-recover/pipeline";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = [process.execPath, "--conditions=source", "--import", "tsx", join(root, "packages/pipeline/src/cli/main.ts")];
@@ -79,16 +78,16 @@ async function inputsDigest({ loaded, paths, verify }: Request): Promise<string 
   const identities = await IdentityCache.open(join(cacheDir, "identities.json"));
   const inputs: Record<string, string> = {};
   try {
-    const present = new Set(await readdir(paths.enc));
-    for (const file of loaded.recipe.files) {
-      const name = file.clear ? file.name : encFileName(file.name, file.sha256);
-      if (!present.has(name)) {
-        if (file.clear) continue;
-        return undefined;
+    // The files the recovery will read, as its own plan names them.
+    const { tasks } = await planRecovery(loaded, paths.enc);
+    for (const task of tasks) inputs[task.sourceName] = await identities.identify(task.source, announceHashing);
+    if (loaded.pipeline.key.material === "base-file") inputs["(base)"] = await identities.identify(paths.base, announceHashing);
+    else {
+      for (const task of tasks) {
+        const baseFile = join(paths.base, task.entry.name);
+        if ((await stat(baseFile).catch(() => undefined))?.isFile()) inputs[`(base)/${task.entry.name}`] = await identities.identify(baseFile, announceHashing);
       }
-      inputs[name] = await identities.identify(join(paths.enc, name), announceHashing);
     }
-    inputs["(base)"] = await identities.identify(paths.base, announceHashing);
   } catch {
     return undefined;
   } finally {

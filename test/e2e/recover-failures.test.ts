@@ -4,7 +4,7 @@ import { cp, mkdir, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Recipe } from "@model-recover/pipeline";
+import type { BaseCheckpoint, Recipe } from "@model-recover/pipeline";
 import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
 import { modelRecover, system, type CliRun } from "../support/cli.js";
 
@@ -255,14 +255,14 @@ describe("model-recover recover with a damaged release folder", () => {
 });
 
 describe("model-recover recover with the wrong base checkpoint", () => {
-  const baseTitle = () => release.recipe.base.title;
+  const baseTitle = () => (release.recipe.base as BaseCheckpoint).title;
 
   it("says a base of the right size but other bytes is not the key, names the base the recipe needs, and writes nothing", async () => {
     const base = join(dir, "other-base.pth");
     const bytes = await readFile(release.basePath);
     for (let i = 0; i < bytes.length; i += 4096) bytes[i] = bytes[i]! ^ 0x5a;
     await writeFile(base, bytes);
-    expect((await stat(base)).size).toBe(release.recipe.base.size);
+    expect((await stat(base)).size).toBe((release.recipe.base as BaseCheckpoint).size);
     const out = outFor("other-base");
     const run = await recoverInto(release.encDir, out, { base });
     expect(run.code).toBe(4);
@@ -279,7 +279,7 @@ describe("model-recover recover with the wrong base checkpoint", () => {
     const run = await recoverInto(release.encDir, out, { base });
     expect(run.code).toBe(4);
     const line = theErrorLine(run);
-    expect(line).toContain(`${base}: base should be of size ${release.recipe.base.size} but has size 1000000`);
+    expect(line).toContain(`${base}: base should be of size ${(release.recipe.base as BaseCheckpoint).size} but has size 1000000`);
     expect(line).toContain(baseTitle());
     await expectNothingWritten(out);
   });
@@ -344,25 +344,33 @@ describe("model-recover recover with an invalid recipe", () => {
     {
       title: "a file name that climbs out of --out",
       file: "climbing-name.json",
-      write: () => writeRecipeVariant("climbing-name.json", (r) => void (r.files[shard1Index()]!.name = "../evil")),
+      write: () => writeRecipeVariant("climbing-name.json", (r) => {
+        r.files[shard1Index()]!.name = "../evil";
+      }),
       says: (file) => `${file}: /files/${shard1Index()}/name: "../evil" must be a plain file name`,
     },
     {
       title: "an md5 that is not 32 hex digits",
       file: "short-md5.json",
-      write: () => writeRecipeVariant("short-md5.json", (r) => void (r.files[shard1Index()]!.md5 = "abc123")),
+      write: () => writeRecipeVariant("short-md5.json", (r) => {
+        r.files[shard1Index()]!.md5 = "abc123";
+      }),
       says: (file) => `${file}: /files/${shard1Index()}/md5: "abc123" must be 32 lowercase hex digits`,
     },
     {
       title: "a file named twice",
       file: "duplicate-name.json",
-      write: () => writeRecipeVariant("duplicate-name.json", (r) => void (r.files[shard1Index() + 1]!.name = SHARD_1)),
+      write: () => writeRecipeVariant("duplicate-name.json", (r) => {
+        r.files[shard1Index() + 1]!.name = SHARD_1;
+      }),
       says: (file) => `${file}: /files/${shard1Index() + 1}/name: "${SHARD_1}" appears twice`,
     },
     {
       title: "two names that differ only in case",
       file: "case-clash.json",
-      write: () => writeRecipeVariant("case-clash.json", (r) => void (r.files[shard1Index() + 1]!.name = SHARD_1.toUpperCase())),
+      write: () => writeRecipeVariant("case-clash.json", (r) => {
+        r.files[shard1Index() + 1]!.name = SHARD_1.toUpperCase();
+      }),
       says: (file) => `${file}: /files/${shard1Index() + 1}/name: "${SHARD_1.toUpperCase()}" differs from "${SHARD_1}" only in case`,
     },
   ];
@@ -425,7 +433,7 @@ describe("model-recover command line", () => {
     expect(run.code).toBe(0);
     for (const flag of ["--base", "--enc", "--out"]) expect(run.stdout).toContain(flag);
     for (const variable of ["MODEL_RECOVER_BASE", "MODEL_RECOVER_ENC", "MODEL_RECOVER_OUT"]) expect(run.stdout).toContain(variable);
-    expect(run.stdout).toMatch(/Exit codes: 0 all verified, 2 bad usage, 3 invalid recipe, 4 bad input[^]*5 a file did not verify/);
+    expect(run.stdout).toMatch(/Exit codes: 0 all verified, 2 bad usage, 3 invalid recipe, 4 bad input[\s\S]*5 a file did not verify/);
     const top = await modelRecover(["--help"]);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/recover <recipe>/);

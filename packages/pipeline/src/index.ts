@@ -1,8 +1,10 @@
 export { InputError, RecipeError, RecoverError, VerificationError, type InputErrorCode } from "./errors.js";
-export { bundledManifestsDir, loadRecipe, recipeNames, validateRecipe } from "./recipe/load-recipe.js";
-export type { ClearRecipeFile, EncryptedRecipeFile, LoadedRecipe, Recipe, RecipeFile } from "./recipe/types.js";
+export { bundledManifestsDir, loadRecipe, recipeNames, resolveRecipe, validateRecipe } from "./recipe/load-recipe.js";
+export { loadPipeline, type PipelineDefinition } from "./recipe/pipelines.js";
+export type { BaseCheckpoint, ClearRecipeFile, EncryptedRecipeFile, LoadedRecipe, Recipe, RecipeFile } from "./recipe/types.js";
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
+export { planRecovery, type FileTask, type Plan } from "./recover/plan.js";
 export type { VerifiedFile, VerifyMode } from "./recover/verify.js";
 export { runCli } from "./cli/run-cli.js";
 export { resolvePaths, type PathSettings } from "./cli/settings.js";

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENC_HEADER_BYTES, KEY_CHUNK_BYTES, KeyFile, Keystream, xorshift32Bytes } from "./index.js";
+import { ENC_HEADER_BYTES, KEY_CHUNK_BYTES, KeyFile, Keystream, RewindingKey, xorshift32Bytes } from "./index.js";
 
 interface GoldenCase {
   name: string;
@@ -18,7 +18,7 @@ const hex = (algorithm: string, bytes: Uint8Array) => createHash(algorithm).upda
 
 /** Feed the keystream in pieces of `pieceBytes`, so chunk boundaries fall inside pieces too. */
 async function applyInPieces(key: KeyFile, payload: Uint8Array, pieceBytes: number): Promise<void> {
-  const keystream = new Keystream(key);
+  const keystream = new Keystream(new RewindingKey(key));
   for (let offset = 0; offset < payload.length; offset += pieceBytes) {
     await keystream.apply(payload.subarray(offset, offset + pieceBytes), offset);
   }

@@ -2,7 +2,7 @@ import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KEY_CHUNK_BYTES, KeyError, KeyFile, Keystream, keyOffsetForPayloadOffset, keySpanForPayloadChunk, xorInto, xorshift32Bytes } from "./index.js";
+import { KEY_CHUNK_BYTES, KeyError, KeyFile, keyOffsetForPayloadOffset, keySpanForPayloadChunk, Keystream, RewindingKey, xorInto, xorshift32Bytes } from "./index.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -38,7 +38,7 @@ describe("Keystream", () => {
     const key = await KeyFile.open(keyPath);
     const start = 2 * KEY_CHUNK_BYTES - 5000;
     const data = new Uint8Array(KEY_CHUNK_BYTES + 9000);
-    const keystream = new Keystream(key);
+    const keystream = new Keystream(new RewindingKey(key));
     for (let at = 0; at < data.length; at += 65_537) {
       await keystream.apply(data.subarray(at, at + 65_537), start + at);
     }
@@ -54,9 +54,9 @@ describe("Keystream", () => {
     const key = await KeyFile.open(keyPath);
     const plain = xorshift32Bytes(8, 100_003);
     const data = plain.slice();
-    await new Keystream(key).apply(data, 0);
+    await new Keystream(new RewindingKey(key)).apply(data, 0);
     expect(Buffer.compare(data, plain)).not.toBe(0);
-    await new Keystream(key).apply(data, 0);
+    await new Keystream(new RewindingKey(key)).apply(data, 0);
     await key.close();
     expect(Buffer.compare(data, plain)).toBe(0);
   });
@@ -80,7 +80,7 @@ describe("KeyFile", () => {
     await writeFile(keyPath, xorshift32Bytes(3, 5000));
     const key = await KeyFile.open(keyPath);
     await truncate(keyPath, 100);
-    await expect(new Keystream(key).apply(new Uint8Array(10), 0)).rejects.toMatchObject({ code: "KEY_CHANGED" });
+    await expect(new Keystream(new RewindingKey(key)).apply(new Uint8Array(10), 0)).rejects.toMatchObject({ code: "KEY_CHANGED" });
     await key.close();
   });
 });

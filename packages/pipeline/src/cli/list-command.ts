@@ -18,8 +18,8 @@ export async function listCommand(argv: string[], context: CommandContext): Prom
   }
   const rows = [["recipe", "base", "format", "size", "verifiable"]];
   for (const name of await recipeNames()) {
-    const { recipe } = await loadRecipe(name, { cwd: context.cwd });
-    rows.push([recipe.name, recipe.base.title, recipe.pipeline, knownSize(recipe), verifiable(recipe)]);
+    const { recipe, base } = await loadRecipe(name, { cwd: context.cwd });
+    rows.push([recipe.name, base.title, recipe.pipeline, knownSize(recipe), verifiable(recipe)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   context.stdout.write(rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n");

@@ -1,7 +1,9 @@
+import { once } from "node:events";
 import { open } from "node:fs/promises";
+import { createGzip } from "node:zlib";
 import { hashFile, MultiHasher } from "@model-recover/md5-manifest";
-import { encFileName } from "@model-recover/hf-layout";
-import { ENC_HEADER_BYTES, KEY_CHUNK_BYTES, Keystream, type KeyFile } from "@model-recover/xor-core";
+import { KEY_CHUNK_BYTES, Keystream, type KeySource } from "@model-recover/xor-core";
+import type { PipelineDefinition } from "../recipe/pipelines.js";
 import { TempOutput } from "../recover/temp-output.js";
 
 export interface EncryptedFile {
@@ -15,21 +17,26 @@ export interface EncryptedFile {
 }
 
 /**
- * Write `<name>.<sha256>.enc` (spec §1): the plaintext's sha256 as a 32-byte header, then the payload
- * XORed with the keystream. The header comes first but needs the whole plaintext, so the plaintext is
- * read twice: once to hash it, once to encrypt it (hashing the `.enc` on the way for the card).
+ * Write one payload file the way `pipeline` names and lays it out: for spec §1 a 32-byte sha256
+ * header, then the XORed plaintext, as `<name>.<sha256>.enc`; without a key it is copied as it is
+ * (spec §2's added_tokens.json). The header needs the whole plaintext, so the plaintext is read twice:
+ * once to hash it, once to encrypt it (hashing the output on the way for the card).
  */
-export async function encryptFile(plainPath: string, name: string, key: KeyFile, outDir: string): Promise<EncryptedFile> {
+export async function encryptFile(plainPath: string, name: string, key: KeySource | undefined, outDir: string, pipeline: PipelineDefinition): Promise<EncryptedFile> {
   const plain = await hashFile(plainPath, ["sha256", "md5"]);
   const sha256 = plain.sha256!;
-  const encName = encFileName(name, sha256);
+  const encName = pipeline.encryptedName.replace("{name}", name).replace("{sha256}", sha256);
   const output = await TempOutput.create(outDir, encName);
   try {
-    const header = Buffer.from(sha256, "hex");
     const encHasher = new MultiHasher(["md5"]);
-    encHasher.update(header);
-    await output.write(header, 0);
-    const keystream = new Keystream(key);
+    const headerBytes = pipeline.header === "sha256" ? 32 : 0;
+    if (headerBytes > 0) {
+      const header = Buffer.from(sha256, "hex");
+      encHasher.update(header);
+      await output.write(header, 0);
+    }
+    const keystream = key ? new Keystream(key) : undefined;
+    const sink = payloadSink(pipeline, output, headerBytes, encHasher);
     const buffer = new Uint8Array(KEY_CHUNK_BYTES);
     const input = await open(plainPath, "r");
     try {
@@ -37,11 +44,11 @@ export async function encryptFile(plainPath: string, name: string, key: KeyFile,
         const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, plain.bytes - done), done);
         if (bytesRead === 0) throw new Error(`${plainPath}: shrank while being encrypted`);
         const piece = buffer.subarray(0, bytesRead);
-        await keystream.apply(piece, done);
-        encHasher.update(piece);
-        await output.write(piece, ENC_HEADER_BYTES + done);
+        await keystream?.apply(piece, done);
+        await sink.write(piece);
         done += bytesRead;
       }
+      await sink.end();
     } finally {
       await input.close();
     }
@@ -51,4 +58,31 @@ export async function encryptFile(plainPath: string, name: string, key: KeyFile,
     await output.discard();
     throw error;
   }
+}
+
+/** Where XORed bytes go: straight after the header, or through gzip (xor_codec --compress, spec §2). */
+function payloadSink(pipeline: PipelineDefinition, output: TempOutput, headerBytes: number, hasher: MultiHasher) {
+  let position = headerBytes;
+  const put = (bytes: Uint8Array) => {
+    hasher.update(bytes);
+    const at = position;
+    position += bytes.length;
+    return output.write(bytes, at);
+  };
+  if (pipeline.payload !== "gzip") return { write: put, end: async () => {} };
+  const gzip = createGzip();
+  const writes: Promise<void>[] = [];
+  gzip.on("data", (chunk: Buffer) => writes.push(put(chunk)));
+  const ended = once(gzip, "end");
+  return {
+    write: async (bytes: Uint8Array) => {
+      // The buffer is reused for the next read; gzip may hold on to what it is given.
+      if (!gzip.write(Buffer.from(bytes))) await once(gzip, "drain");
+    },
+    end: async () => {
+      gzip.end();
+      await ended;
+      await Promise.all(writes);
+    },
+  };
 }

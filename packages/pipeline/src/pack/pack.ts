@@ -1,19 +1,24 @@
-import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, open, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { formatChecksumList, hashFile } from "@model-recover/md5-manifest";
 import { checkPlainFileName } from "@model-recover/hf-layout";
-import { KeyFile } from "@model-recover/xor-core";
 import { InputError, VerificationError } from "../errors.js";
-import { validateRecipe } from "../recipe/load-recipe.js";
-import type { Recipe, RecipeFile } from "../recipe/types.js";
+import { resolveRecipe, validateRecipe } from "../recipe/load-recipe.js";
+import { loadPipeline, type PipelineDefinition } from "../recipe/pipelines.js";
+import type { BaseCheckpoint, Recipe, RecipeFile } from "../recipe/types.js";
 import { recover } from "../recover/recover.js";
 import { encryptFile } from "./encrypt-file.js";
+import { PackKeys } from "./pack-keys.js";
 
 export interface PackOptions {
   modelDir: string;
+  /** The base: a file (consolidated.00.pth) or, for a folder-keyed format (xor-codec), a folder. */
   basePath: string;
   outDir: string;
   name: string;
+  /** A pipeline in pipelines/: xor-enc (default), xor-codec, xor-prefix. */
+  format?: string;
   title?: string;
   baseTitle?: string;
   card?: string;
@@ -35,16 +40,17 @@ export interface PackResult {
 const ROUND_TRIP_DIR = ".model-recover-round-trip";
 
 /**
- * Encrypt a fine-tuned folder against a base into a release (spec §1), write the card's two md5
- * lists and the recipe, and prove it all by recovering the release before reporting success.
+ * Encrypt a fine-tuned folder against a base into a release of the chosen format, write the card's
+ * two md5 lists and the recipe, and prove it all by recovering the release before reporting success.
  */
 export async function packRelease(options: PackOptions): Promise<PackResult> {
   const { modelDir, outDir, name } = options;
+  const pipeline = await loadPipeline(options.format ?? "xor-enc", "--format");
   const clear = new Set(options.clear ?? []);
   const names = await listModelFiles(modelDir);
   for (const wanted of clear) if (!names.includes(wanted)) throw new InputError("ENC_MISSING", `${join(modelDir, wanted)}: named with --clear but not in the model folder`);
   await mkdir(outDir, { recursive: true });
-  const key = await KeyFile.open(options.basePath);
+  const keys = await PackKeys.open(pipeline, options.basePath);
   const files: RecipeFile[] = [];
   const encEntries: { digest: string; name: string }[] = [];
   try {
@@ -57,14 +63,27 @@ export async function packRelease(options: PackOptions): Promise<PackResult> {
         files.push({ name: fileName, clear: true, md5: md5!, size: bytes });
         continue;
       }
-      const enc = await encryptFile(source, fileName, key, outDir);
-      files.push({ name: fileName, sha256: enc.sha256, encMd5: enc.encMd5, md5: enc.md5, size: enc.bytes });
-      encEntries.push({ digest: enc.encMd5, name: `./${enc.encName}` });
+      const key = await keys.sourceFor(fileName);
+      try {
+        const enc = await encryptFile(source, fileName, key, outDir, pipeline);
+        files.push({ name: fileName, ...(pipeline.header === "sha256" ? { sha256: enc.sha256 } : {}), encMd5: enc.encMd5, md5: enc.md5, size: enc.bytes });
+        encEntries.push({ digest: enc.encMd5, name: `./${enc.encName}` });
+      } finally {
+        await keys.release(key);
+      }
     }
   } finally {
-    await key.close();
+    await keys.close();
   }
-  const recipe = await describeRelease(options, files);
+  const recipe = validateRecipe(`${name} (generated)`, {
+    name,
+    title: options.title ?? name,
+    pipeline: pipeline.name,
+    ...(options.card ? { card: options.card } : {}),
+    base: await describeBase(pipeline, options),
+    files,
+    ...(options.prompt ? { prompt: options.prompt } : {}),
+  });
   const recipePath = options.recipePath ?? join(outDir, `${name}.recipe.json`);
   await writeFile(recipePath, `${JSON.stringify(recipe, null, 2)}\n`);
   const encList = join(outDir, `${name}.enc.md5`);
@@ -88,18 +107,33 @@ async function listModelFiles(modelDir: string): Promise<string[]> {
   return names;
 }
 
-async function describeRelease(options: PackOptions, files: RecipeFile[]): Promise<Recipe> {
+/** The base as the recipe will describe it, hashed from the file or folder packed against. */
+async function describeBase(pipeline: PipelineDefinition, options: PackOptions): Promise<BaseCheckpoint> {
+  const title = options.baseTitle ?? basename(options.basePath);
+  if (pipeline.key.material === "base-folder") {
+    const names = (await readdir(options.basePath, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+    const files = [];
+    for (const fileName of names) {
+      const { md5, bytes } = await hashFile(join(options.basePath, fileName), ["md5"]);
+      files.push({ name: fileName, md5: md5!, size: bytes });
+    }
+    return { title, files };
+  }
   const base = await hashFile(options.basePath, ["md5", "sha256"]);
-  const recipe: Recipe = {
-    name: options.name,
-    title: options.title ?? options.name,
-    pipeline: "xor-enc",
-    ...(options.card ? { card: options.card } : {}),
-    base: { title: options.baseTitle ?? basename(options.basePath), fileName: basename(options.basePath), size: base.bytes, md5: base.md5!, sha256: base.sha256! },
-    files,
-    ...(options.prompt ? { prompt: options.prompt } : {}),
-  };
-  return validateRecipe(`${options.name} (generated)`, recipe);
+  const prefixBytes = pipeline.key.prefixBytes;
+  const keyPrefix = prefixBytes ? { keyPrefix: { bytes: prefixBytes, md5: (await hashPrefix(options.basePath, prefixBytes)) } } : {};
+  return { title, fileName: basename(options.basePath), size: base.bytes, md5: base.md5!, sha256: base.sha256!, ...keyPrefix };
+}
+
+async function hashPrefix(path: string, bytes: number): Promise<string> {
+  const handle = await open(path, "r");
+  try {
+    const prefix = new Uint8Array(bytes);
+    const { bytesRead } = await handle.read(prefix, 0, bytes, 0);
+    return createHash("md5").update(prefix.subarray(0, bytesRead)).digest("hex");
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Recover into a scratch folder inside outDir; any failure means the release is not what we wrote. */
@@ -107,7 +141,8 @@ async function proveByRecovering(recipe: Recipe, options: PackOptions): Promise<
   const scratch = join(options.outDir, ROUND_TRIP_DIR);
   await rm(scratch, { recursive: true, force: true });
   try {
-    const summary = await recover({ loaded: { recipe, file: "(round trip)", root: options.outDir }, encDir: options.outDir, basePath: options.basePath, outDir: scratch, checkFolder: false });
+    const loaded = await resolveRecipe(recipe, { file: "(round trip)", root: options.outDir });
+    const summary = await recover({ loaded, encDir: options.outDir, basePath: options.basePath, outDir: scratch, checkFolder: false });
     for (const file of summary.files) {
       if (file.status === "failed") throw new VerificationError(file.name, `round trip failed, the release is not usable: ${file.message}`);
     }

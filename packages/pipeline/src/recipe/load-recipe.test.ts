@@ -27,7 +27,7 @@ describe("recipes in manifests/", () => {
     expect(belle.files.filter((f) => f.clear !== true)).toHaveLength(9);
     expect(belle.files.find((f) => f.name === "README.md")).toEqual({ name: "README.md", clear: true, md5: "d463d8a04501fbf1d71feaa8fc1be250" });
     expect(belle.files.find((f) => f.name === "pytorch_model-00001-of-00003.bin")).toMatchObject({ encMd5: "0311f7aac77860f24e5d6379043a1c5e", md5: "1710f2d139d883d7e1e9a3f3198ee581", size: 9_948_722_999 });
-    expect(belle.base).toMatchObject({ fileName: "consolidated.00.pth", md5: "0804c42ca65584f50234a86d71e6916a" });
+    expect(belle.base).toBe("llama-13b-00");
     expect(belle.prompt).toBe("Human: {input} \n\nAssistant:");
   });
 });
@@ -47,9 +47,8 @@ describe("an invalid recipe gets an error naming the file, the JSON path and wha
     expect(messageFor({ ...belle, extra: 1 })).toMatch(/^manifests\/x\.json: \/: unknown key "extra" \(allowed: \$schema, name, title/);
   });
 
-  it("an encrypted file without its sha256, and a clear file with one", () => {
-    const { sha256: _, ...noSha } = belle.files[1] as { sha256: string };
-    expect(messageFor(withFile(noSha))).toMatch(/\/files\/1: missing required key "sha256"/);
+  it("a sha256 that is not 64 hex digits, and a clear file with one", () => {
+    expect(messageFor(withFile({ ...belle.files[1], sha256: "E366" }))).toMatch(/\/files\/1\/sha256: "E366" must be 64 lowercase hex digits \(a sha256\) or null/);
     expect(messageFor(withFile({ name: "README.md", clear: true, md5: null, sha256: "0".repeat(64) }, 0))).toMatch(/\/files\/0\/sha256: .* not allowed here/);
   });
 
@@ -60,6 +59,29 @@ describe("an invalid recipe gets an error naming the file, the JSON path and wha
 
   it("a Windows device name the schema pattern lets through", () => {
     expect(messageFor(withFile({ ...belle.files[2], name: "con.json" }, 2))).toMatch(/\/files\/2\/name: "con.json" must not be a Windows device name/);
+  });
+});
+
+describe("recipes resolve their base and pipeline", () => {
+  it("belle-13b-2m is keyed by LLaMA-13B consolidated.00.pth, described once in manifests/bases/", async () => {
+    const { base, pipeline } = await loadRecipe("belle-13b-2m");
+    expect(base).toMatchObject({ id: "llama-13b-00", fileName: "consolidated.00.pth", md5: "0804c42ca65584f50234a86d71e6916a" });
+    expect(pipeline).toMatchObject({ name: "xor-enc", header: "sha256", encryptedName: "{name}.{sha256}.enc" });
+  });
+
+  it("oasst-sft-6-llama-30b is xor-codec over the converted LLaMA-30B folder", async () => {
+    const { base, pipeline } = await loadRecipe("oasst-sft-6-llama-30b");
+    expect(pipeline.key).toMatchObject({ material: "base-folder", keystream: "zero-padded" });
+    expect(base.files?.find((f) => f.name === "pytorch_model-00001-of-00007.bin")?.md5).toBe("9cffb1aeba11b16da84b56abb773d099");
+  });
+
+  it("names an unknown base or pipeline with the JSON path", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "recipe-ref-"));
+    await writeFile(join(dir, "x.json"), JSON.stringify({ ...belle, base: "llama-99b" }));
+    await expect(loadRecipe(join(dir, "x.json"))).rejects.toThrow(/\/base: "llama-99b" is not a base in manifests\/bases\//);
+    await writeFile(join(dir, "y.json"), JSON.stringify({ ...belle, pipeline: "xor-magic" }));
+    await expect(loadRecipe(join(dir, "y.json"))).rejects.toThrow(/\/pipeline: "xor-magic" is not a pipeline in pipelines\//);
+    await rm(dir, { recursive: true, force: true });
   });
 });
 

@@ -3,6 +3,8 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkPlainFileName } from "@model-recover/hf-layout";
 import { InputError, RecipeError } from "../errors.js";
+import { loadBase } from "./bases.js";
+import { loadPipeline } from "./pipelines.js";
 import type { LoadedRecipe, Recipe } from "./types.js";
 import { schemaProblems } from "./validate.js";
 
@@ -35,7 +37,19 @@ export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: s
   }
   if (info.size > MAX_RECIPE_BYTES) throw new RecipeError(file, `${file}: ${info.size} bytes is too big for a recipe (at most ${MAX_RECIPE_BYTES})`);
   const recipe = validateRecipe(file, parseJson(file, await readFile(path, "utf8")));
-  return { recipe, file, root: dirname(dirname(path)) };
+  return resolveRecipe(recipe, { file, root: dirname(dirname(path)), manifestsDir });
+}
+
+/** A valid recipe with its base (by reference or inline) and its pipeline definition. */
+export async function resolveRecipe(recipe: Recipe, where: { file: string; root: string; manifestsDir?: string }): Promise<LoadedRecipe> {
+  const manifestsDir = where.manifestsDir ?? bundledManifestsDir;
+  const base = typeof recipe.base === "string" ? await loadBase(manifestsDir, recipe.base, where.file) : recipe.base;
+  const pipeline = await loadPipeline(recipe.pipeline, where.file);
+  const needsFile = pipeline.key.material === "base-file";
+  if (needsFile !== (base.fileName !== undefined)) {
+    throw new RecipeError(where.file, `${where.file}: /base: pipeline ${pipeline.name} is keyed by a ${needsFile ? "single base file" : "base folder"}, but base "${base.title}" describes a ${needsFile ? "folder" : "file"}`);
+  }
+  return { recipe, base, pipeline, file: where.file, root: where.root };
 }
 
 function parseJson(file: string, text: string): unknown {

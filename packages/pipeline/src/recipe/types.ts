@@ -1,35 +1,49 @@
+import type { PipelineDefinition } from "./pipelines.js";
+
 /** A recipe as stored in manifests/<name>.json (see manifests/recipe.schema.json). */
 export interface Recipe {
   name: string;
   title: string;
-  pipeline: "xor-enc";
+  /** A pipeline definition in pipelines/. */
+  pipeline: string;
   /** The model card the hashes come from. */
   card?: string;
-  base: BaseCheckpoint;
+  /** A base under manifests/bases/ by id, or described inline (recipes made by pack). */
+  base: string | BaseCheckpoint;
   files: RecipeFile[];
   prompt?: string;
   load?: string[];
   bundled?: { enc: string; base: string };
 }
 
+/** Key material, described once in manifests/bases/<id>.json (see manifests/base.schema.json). */
 export interface BaseCheckpoint {
+  id?: string;
   title: string;
-  fileName: string;
+  /** The model folder of the original download (7B, 13B, …). */
+  model?: string;
+  /** A file base: its name, size where known and hashes (null: not published). */
+  fileName?: string;
   size?: number;
-  /** null: not published. */
-  md5: string | null;
-  sha256: string | null;
+  md5?: string | null;
+  sha256?: string | null;
+  /** A folder base (xor_codec): every file with its md5. */
+  files?: { name: string; md5: string | null; size?: number }[];
+  /** For keys taken from the start of the file (spec §3): how many bytes, and their md5. */
+  keyPrefix?: { bytes: number; md5: string };
+  notes?: string;
 }
 
-/** One file of the recovered folder. Encrypted files carry the sha256 of their `.enc` name. */
+/** One file of the recovered folder. */
 export type RecipeFile = EncryptedRecipeFile | ClearRecipeFile;
 
 export interface EncryptedRecipeFile {
   name: string;
   clear?: undefined;
-  sha256: string;
-  /** md5 of the `.enc` file as downloaded; null: not published. */
-  encMd5: string | null;
+  /** sha256 of the recovered file (in `.enc` names and headers); null or absent: learned from the release. */
+  sha256?: string | null;
+  /** md5 of the file as downloaded; null: not published. */
+  encMd5?: string | null;
   /** md5 of the recovered file; null: not published. */
   md5: string | null;
   /** Size of the recovered file in bytes, where known. */
@@ -44,9 +58,11 @@ export interface ClearRecipeFile {
   size?: number;
 }
 
-/** A loaded recipe and where it came from. */
+/** A recipe with its base and pipeline resolved, and where it came from. */
 export interface LoadedRecipe {
   recipe: Recipe;
+  base: BaseCheckpoint;
+  pipeline: PipelineDefinition;
   /** The recipe file as the user would name it (relative where possible). */
   file: string;
   /** Folder that bundled paths are relative to (the repository root for manifests/). */

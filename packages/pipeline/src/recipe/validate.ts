@@ -1,13 +1,15 @@
 import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
-import type { Recipe } from "./types.js";
-
-const schemaUrl = new URL("../../../../manifests/recipe.schema.json", import.meta.url);
-const schema = JSON.parse(readFileSync(schemaUrl, "utf8")) as object;
 
 // verbose: errors carry the offending value and schema, which the messages quote.
 const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true, verbose: true });
-const validateSchema = ajv.compile<Recipe>(schema);
+const root = new URL("../../../../", import.meta.url);
+const compile = (path: string) => ajv.compile(JSON.parse(readFileSync(new URL(path, root), "utf8")) as object);
+const validators = {
+  recipe: compile("manifests/recipe.schema.json"),
+  base: compile("manifests/base.schema.json"),
+  pipeline: compile("pipelines/pipeline.schema.json"),
+};
 
 const MAX_DEPTH = 16;
 
@@ -30,16 +32,19 @@ const expectations: Record<string, string> = {
   fileName: "must be a plain file name (no / \\ or .., no control or reserved characters)",
   relativePath: "must be a relative path inside the repository (no leading /, no . or .. segments)",
   recipeName: "must be lowercase letters, digits, . _ - (like belle-13b-2m)",
+  baseId: "must name a base under manifests/bases/ (lowercase letters, digits, . _ -, like llama-7b)",
   size: "must be a whole number of bytes",
 };
 
 /** Schema errors as one line each: `<file>: <json path>: <found> <what was expected>`. */
-export function schemaProblems(file: string, value: unknown): string[] | undefined {
+export function schemaProblems(file: string, value: unknown, kind: keyof typeof validators = "recipe"): string[] | undefined {
   // A recipe is four levels deep; a hostile one nested thousands deep would exhaust the stack.
-  if (nestingDepth(value) > MAX_DEPTH) return [`${file}: /: nested more than ${MAX_DEPTH} levels deep; a recipe is a flat object with a list of files`];
-  if (validateSchema(value)) return undefined;
-  // A failed "then" also reports the "if" that chose it; the "then" error alone says what is wrong.
-  const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== "if");
+  if (nestingDepth(value) > MAX_DEPTH) return [`${file}: /: nested more than ${MAX_DEPTH} levels deep; a ${kind} is a flat object with a list or two`];
+  const validate = validators[kind];
+  if (validate(value)) return undefined;
+  // A failed "then" also reports the "if" that chose it, and a failed "oneOf" each branch; the
+  // specific errors alone say what is wrong.
+  const errors = (validate.errors ?? []).filter((e) => e.keyword !== "if" && !(e.keyword === "oneOf" && (validate.errors?.length ?? 0) > 1));
   return errors.map((error) => `${file}: ${error.instancePath || "/"}: ${describe(error)}`);
 }
 

@@ -1,8 +1,10 @@
 import { HashPool } from "@model-recover/md5-manifest";
-import { KEY_CHUNK_BYTES, XorKernel, type KeyFile } from "@model-recover/xor-core";
+import { KEY_CHUNK_BYTES, XorKernel } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
+import type { LoadedRecipe } from "../recipe/types.js";
 import { FileJob } from "./file-job.js";
-import { KeyWindow } from "./key-window.js";
+import { KeyCache } from "./key-cache.js";
+import type { KeyProvider } from "./keys.js";
 import type { FileTask } from "./plan.js";
 import { SlotPool } from "./slot-pool.js";
 import { verifyDigests, type VerifiedFile, type VerifyMode } from "./verify.js";
@@ -16,11 +18,14 @@ const SLOT_BYTES = KEY_CHUNK_BYTES / 4;
 const SLOT_COUNT = 16;
 /** Files whose chunk is being read at once; more only adds seeks. */
 const FILES_IN_FLIGHT = 4;
+/** Key chunks in memory: one per file in flight (a base folder keys each file) and a read-ahead. */
+const KEY_BUFFERS = FILES_IN_FLIGHT + 2;
 
 export type FileOutcome = { ok: true; file: VerifiedFile } | { ok: false; error: unknown };
 
 export interface EngineOptions {
-  key: KeyFile;
+  loaded: LoadedRecipe;
+  keys: KeyProvider;
   outDir: string;
   verify: VerifyMode;
   onStarted: (task: FileTask) => void;
@@ -35,10 +40,11 @@ export interface EngineOptions {
  * write, all overlapped. Each file is verified and published as soon as its last chunk is done.
  */
 export async function recoverTogether(tasks: FileTask[], options: EngineOptions): Promise<void> {
-  const kernel = new XorKernel(KeyWindow.bytes + SLOT_BYTES * SLOT_COUNT);
+  const keyBytes = KeyCache.bytesFor(KEY_BUFFERS);
+  const kernel = new XorKernel(keyBytes + SLOT_BYTES * SLOT_COUNT);
   const hashes = new HashPool(kernel.buffer);
-  const keys = new KeyWindow(options.key, kernel, [0, KEY_CHUNK_BYTES]);
-  const shared = { kernel, hashes, slots: new SlotPool(KeyWindow.bytes, SLOT_BYTES, SLOT_COUNT), outDir: options.outDir, verify: options.verify, onBytes: options.onBytes };
+  const keys = new KeyCache(kernel, 0, KEY_BUFFERS);
+  const shared = { kernel, hashes, slots: new SlotPool(keyBytes, SLOT_BYTES, SLOT_COUNT), outDir: options.outDir, verify: options.verify, onBytes: options.onBytes };
   // Biggest first: their hash streams are spread over the threads first, which balances them best.
   const jobs = [...tasks].sort((a, b) => b.outputBytes - a.outputBytes).map((task) => new FileJob(task, shared));
   const finishing: Promise<void>[] = [];
@@ -46,10 +52,17 @@ export async function recoverTogether(tasks: FileTask[], options: EngineOptions)
     const chunks = Math.max(0, ...jobs.map((job) => job.chunks));
     for (let chunk = 0; chunk < chunks; chunk++) {
       const active = jobs.filter((job) => chunk < job.chunks);
-      const keyOffset = active.some((job) => job.task.kind === "decrypt" && job.task.outputBytes > chunk * KEY_CHUNK_BYTES) ? await keys.offsetFor(chunk) : 0;
       await eachWithLimit(active, FILES_IN_FLIGHT, async (job) => {
         if (chunk === 0) options.onStarted(job.task);
-        await job.processChunk(chunk, keyOffset);
+        const needsKey = job.task.kind === "decrypt" && job.task.outputBytes > chunk * KEY_CHUNK_BYTES;
+        const source = needsKey ? await options.keys.sourceFor(job.task) : undefined;
+        const key = source ? await keys.acquire(source, chunk) : undefined;
+        try {
+          if (source && chunk + 1 < job.chunks) keys.warm(source, chunk + 1);
+          await job.processChunk(chunk, key?.offset);
+        } finally {
+          key?.release();
+        }
         if (chunk === job.chunks - 1) finishing.push(finish(job, options));
       });
     }
@@ -63,7 +76,8 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
   let outcome: FileOutcome;
   try {
     const digests = await job.settle();
-    const checks = await verifyDigests(job.task, digests, options.key);
+    await options.keys.release(job.task);
+    const checks = await verifyDigests(job.task, digests, options.loaded, options.keys);
     await job.output!.publish();
     outcome = { ok: true, file: { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks } };
   } catch (error) {

@@ -43,18 +43,18 @@ export async function settleExistingOutputs(tasks: FileTask[], outDir: string, r
 }
 
 function canVerify(task: FileTask): boolean {
-  return task.kind === "decrypt" || task.entry.md5 !== null;
+  return (task.headerBytes > 0 && task.sha256 !== undefined) || task.entry.md5 !== null;
 }
 
 function verifies(task: FileTask, digests: Digests, mode: VerifyMode): boolean {
-  const md5Needed = task.entry.md5 !== null && (task.kind === "copy" || mode === "full");
-  if (task.kind === "decrypt" && digests.sha256 !== task.entry.sha256) return false;
-  if (task.kind === "copy" && task.entry.md5 === null) return false;
+  const md5Needed = task.entry.md5 !== null && (task.headerBytes === 0 || mode === "full");
+  if (task.headerBytes > 0 && digests.sha256 !== task.sha256) return false;
+  if (task.headerBytes === 0 && task.entry.md5 === null) return false;
   return !md5Needed || digests.md5 === task.entry.md5;
 }
 
 function checksFor(task: FileTask, mode: VerifyMode): Check[] {
-  const checks: Check[] = task.kind === "decrypt" ? ["header-sha256"] : [];
+  const checks: Check[] = task.headerBytes > 0 ? ["header-sha256"] : [];
   if (algorithmsFor(task, mode).includes("md5")) checks.push("card-md5");
   return checks;
 }

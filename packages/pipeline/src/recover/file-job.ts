@@ -1,6 +1,6 @@
 import { open, type FileHandle } from "node:fs/promises";
 import type { HashPool, PooledHash } from "@model-recover/md5-manifest";
-import { ENC_HEADER_BYTES, KEY_CHUNK_BYTES, type XorKernel } from "@model-recover/xor-core";
+import { KEY_CHUNK_BYTES, type XorKernel } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
 import type { FileTask } from "./plan.js";
 import type { SlotPool } from "./slot-pool.js";
@@ -37,15 +37,18 @@ export class FileJob {
     this.chunks = Math.max(1, Math.ceil(task.outputBytes / KEY_CHUNK_BYTES));
   }
 
-  /** Process payload chunk `chunk`; resolves when every piece of it is read and XORed (not yet hashed or written). */
-  async processChunk(chunk: number, keyOffset: number): Promise<void> {
+  /**
+   * Process payload chunk `chunk` with the keystream at `keyOffset` (none for a copy); resolves when
+   * every piece of it is read and XORed (not yet hashed or written).
+   */
+  async processChunk(chunk: number, keyOffset: number | undefined): Promise<void> {
     if (this.error !== undefined) return;
     try {
       if (chunk === 0) await this.open();
       const start = chunk * KEY_CHUNK_BYTES;
       const end = Math.min(this.task.outputBytes, start + KEY_CHUNK_BYTES);
       for (let position = start; position < end && this.error === undefined; position += this.shared.slots.slotBytes) {
-        await this.processPiece(position, Math.min(this.shared.slots.slotBytes, end - position), keyOffset + (position - start));
+        await this.processPiece(position, Math.min(this.shared.slots.slotBytes, end - position), keyOffset === undefined ? undefined : keyOffset + (position - start));
       }
     } catch (error) {
       this.error ??= error;
@@ -53,12 +56,12 @@ export class FileJob {
   }
 
   private async open(): Promise<void> {
-    this.input = await open(this.task.source, "r");
+    this.input = await open(this.task.readFrom ?? this.task.source, "r");
     this.output = await TempOutput.create(this.shared.outDir, this.task.entry.name, { direct: true });
     this.streams = algorithmsFor(this.task, this.shared.verify).map((algorithm) => ({ algorithm, hash: this.shared.hashes.open(algorithm, this.task.outputBytes) }));
   }
 
-  private async processPiece(position: number, length: number, keyOffset: number): Promise<void> {
+  private async processPiece(position: number, length: number, keyOffset: number | undefined): Promise<void> {
     const { kernel, slots } = this.shared;
     const slot = await slots.acquire();
     const view = kernel.bytes.subarray(slot, slot + length);
@@ -68,7 +71,7 @@ export class FileJob {
       slots.release(slot);
       throw error;
     }
-    if (this.task.kind === "decrypt") kernel.xor(slot, keyOffset, length);
+    if (keyOffset !== undefined) kernel.xor(slot, keyOffset, length);
     const done = Promise.all([...this.streams.map((s) => s.hash.update(slot, length)), this.output!.write(view, position)])
       .then(() => {
         this.bytesDone += length;
@@ -85,7 +88,7 @@ export class FileJob {
   }
 
   private async readFully(view: Uint8Array, position: number): Promise<void> {
-    const offset = this.task.kind === "decrypt" ? ENC_HEADER_BYTES : 0;
+    const offset = this.task.headerBytes;
     for (let filled = 0; filled < view.length; ) {
       const { bytesRead } = await this.input!.read(view, filled, view.length - filled, offset + position + filled);
       if (bytesRead === 0) {

@@ -1,15 +1,28 @@
 import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { encFileName, parseEncFileName } from "@model-recover/hf-layout";
-import { ENC_HEADER_BYTES } from "@model-recover/xor-core";
+import { parseEncFileName } from "@model-recover/hf-layout";
 import { InputError } from "../errors.js";
-import { isEncrypted, type ClearRecipeFile, type EncryptedRecipeFile, type Recipe } from "../recipe/types.js";
+import type { PipelineDefinition } from "../recipe/pipelines.js";
+import { isEncrypted, type LoadedRecipe, type RecipeFile } from "../recipe/types.js";
 
-export type FileTask =
-  | { kind: "decrypt"; entry: EncryptedRecipeFile; source: string; sourceName: string; outputBytes: number }
-  | { kind: "copy"; entry: ClearRecipeFile; source: string; sourceName: string; outputBytes: number };
+const HEADER_BYTES = { sha256: 32, none: 0 } as const;
 
-/** What a recovery will do, worked out from the recipe and a listing of the release folder. */
+/** One output file: decrypted from its payload, or copied (clear files, payloads with no key). */
+export interface FileTask {
+  kind: "decrypt" | "copy";
+  entry: RecipeFile;
+  source: string;
+  sourceName: string;
+  /** Bytes before the payload: the sha256 header of spec §1, or none. */
+  headerBytes: number;
+  /** The sha256 the output must have, from the recipe or the release's own names (header formats). */
+  sha256?: string;
+  /** Where the payload is read from when not `source` itself (a gunzipped copy, spec §2 --compress). */
+  readFrom?: string;
+  outputBytes: number;
+}
+
+/** What a recovery will do, worked out from the recipe, its pipeline and a listing of the release folder. */
 export interface Plan {
   tasks: FileTask[];
   /** Clear files the recipe lists that the release folder lacks (a README is not needed to run the model). */
@@ -19,38 +32,59 @@ export interface Plan {
   totalOutputBytes: number;
 }
 
-export async function planRecovery(recipe: Recipe, encDir: string): Promise<Plan> {
+export async function planRecovery({ recipe, pipeline }: LoadedRecipe, encDir: string): Promise<Plan> {
   const present = await listReleaseFolder(encDir);
   const tasks: FileTask[] = [];
   const absentClearFiles: string[] = [];
   const missing: string[] = [];
   const claimed = new Set<string>();
   for (const entry of recipe.files) {
-    if (isEncrypted(entry)) {
-      const sourceName = encFileName(entry.name, entry.sha256);
-      claimed.add(sourceName);
-      const size = present.get(sourceName);
-      if (size === undefined) missing.push(describeMissing(entry, [...present.keys()]));
-      else tasks.push({ kind: "decrypt", entry, source: join(encDir, sourceName), sourceName, outputBytes: size - ENC_HEADER_BYTES });
-    } else {
-      claimed.add(entry.name);
-      const size = present.get(entry.name);
-      if (size === undefined) absentClearFiles.push(entry.name);
-      else tasks.push({ kind: "copy", entry, source: join(encDir, entry.name), sourceName: entry.name, outputBytes: size });
+    const found = isEncrypted(entry) ? payloadName(pipeline, entry.name, entry.sha256 ?? undefined, [...present.keys()]) : { name: entry.name };
+    const size = present.get(found.name);
+    claimed.add(found.name);
+    if (size === undefined) {
+      if (isEncrypted(entry)) missing.push(found.name + (found.note ?? ""));
+      else absentClearFiles.push(entry.name);
+      continue;
     }
+    const headerBytes = isEncrypted(entry) ? HEADER_BYTES[pipeline.header] : 0;
+    tasks.push({ kind: isEncrypted(entry) ? "decrypt" : "copy", entry, source: join(encDir, found.name), sourceName: found.name, headerBytes, ...(found.sha256 ? { sha256: found.sha256 } : {}), outputBytes: size - headerBytes });
   }
   if (missing.length > 0) {
     throw new InputError("ENC_MISSING", `${encDir}: ${missing.length} of ${recipe.files.filter(isEncrypted).length} encrypted files missing: ${missing.join("; ")}; download them again (git lfs pull) or pass the right --enc folder`);
   }
-  for (const task of tasks) await checkSize(task);
+  // A gzipped payload's size says nothing of the recovered size.
+  if (pipeline.payload !== "gzip") for (const task of tasks) await checkSize(task);
   const extras = [...present.keys()].filter((name) => !claimed.has(name)).sort();
   return { tasks, absentClearFiles, extras, totalOutputBytes: tasks.reduce((sum, t) => sum + t.outputBytes, 0) };
 }
 
+/**
+ * The payload's name in the release folder by the pipeline's template. A `.enc` name carries the
+ * sha256 (spec §1); where the recipe does not know it, the release's own name tells it.
+ */
+function payloadName(pipeline: PipelineDefinition, name: string, sha256: string | undefined, present: string[]): { name: string; sha256?: string; note?: string } {
+  if (pipeline.encryptedName === "{name}") return { name };
+  if (pipeline.encryptedName === "{name}.enc") return { name: `${name}.enc` };
+  const versions = present.flatMap((file) => {
+    const parsed = parseEncFileName(file);
+    return parsed.ok && parsed.value.plainName === name ? [{ file, sha256: parsed.value.sha256 }] : [];
+  });
+  if (sha256 !== undefined) {
+    const expected = `${name}.${sha256}.enc`;
+    const other = versions.find((v) => v.sha256 !== sha256);
+    return { name: expected, sha256, ...(other && !present.includes(expected) ? { note: ` (found ${other.file}, a different version of ${name})` } : {}) };
+  }
+  if (versions.length > 1) {
+    throw new InputError("ENC_NAME", `${versions.map((v) => v.file).join(", ")}: several versions of ${name} in the release folder and the recipe does not say which; keep the one the card lists`);
+  }
+  return versions[0] ? { name: versions[0].file, sha256: versions[0].sha256 } : { name: `${name}.<sha256>.enc` };
+}
+
 async function listReleaseFolder(encDir: string): Promise<Map<string, number>> {
   const entries = await readdir(encDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-    const what = error.code === "ENOTDIR" ? "is a file, expected the downloaded *-enc folder" : "folder not found";
-    throw new InputError("ENC_FOLDER_MISSING", `${encDir}: ${what}; pass --enc <folder with the .enc files>`);
+    const what = error.code === "ENOTDIR" ? "is a file, expected the downloaded release folder" : "folder not found";
+    throw new InputError("ENC_FOLDER_MISSING", `${encDir}: ${what}; pass --enc <folder with the encrypted files>`);
   });
   const sizes = new Map<string, number>();
   for (const entry of entries) {
@@ -60,35 +94,25 @@ async function listReleaseFolder(encDir: string): Promise<Map<string, number>> {
   return sizes;
 }
 
-/** A missing file is often there under another digest: a newer upload of the release (spec §1 names). */
-function describeMissing(entry: EncryptedRecipeFile, present: string[]): string {
-  const expected = encFileName(entry.name, entry.sha256);
-  const other = present.find((name) => {
-    const parsed = parseEncFileName(name);
-    return parsed.ok && parsed.value.plainName === entry.name;
-  });
-  return other ? `${expected} (found ${other}, a different version of ${entry.name})` : expected;
-}
-
 async function checkSize(task: FileTask): Promise<void> {
-  const expected = task.entry.size;
-  if (task.kind === "decrypt") {
-    if (task.outputBytes < 0) {
-      throw new InputError("ENC_SIZE", `${task.source}: ${task.outputBytes + ENC_HEADER_BYTES} bytes is shorter than the 32-byte header; the download is truncated, download it again`);
-    }
-    if (expected !== undefined && task.outputBytes !== expected) {
-      throw new InputError("ENC_SIZE", `${task.source}: file should be of size ${expected + ENC_HEADER_BYTES} but has size ${task.outputBytes + ENC_HEADER_BYTES}; download it again`);
-    }
-    await checkHeaderMatchesName(task.source, task.entry.sha256);
+  if (task.kind === "copy") return;
+  const onDisk = task.outputBytes + task.headerBytes;
+  if (task.outputBytes < 0) {
+    throw new InputError("ENC_SIZE", `${task.source}: ${onDisk} bytes is shorter than the ${task.headerBytes}-byte header; the download is truncated, download it again`);
   }
+  const expected = task.entry.size;
+  if (expected !== undefined && task.outputBytes !== expected) {
+    throw new InputError("ENC_SIZE", `${task.source}: file should be of size ${expected + task.headerBytes} but has size ${onDisk}; download it again`);
+  }
+  if (task.headerBytes > 0 && task.sha256) await checkHeaderMatchesName(task.source, task.sha256);
 }
 
 /** The header holds the plaintext sha256, and so does the name: a file whose two disagree is not the file named. */
 async function checkHeaderMatchesName(path: string, sha256: string): Promise<void> {
   const handle = await open(path, "r");
   try {
-    const header = Buffer.alloc(ENC_HEADER_BYTES);
-    await handle.read(header, 0, ENC_HEADER_BYTES, 0);
+    const header = Buffer.alloc(32);
+    await handle.read(header, 0, 32, 0);
     const found = header.toString("hex");
     if (found !== sha256) {
       throw new InputError("ENC_CORRUPT", `${path}: header holds sha256 ${found} but the name says ${sha256}; the download is corrupt, download it again`);

@@ -1,65 +1,60 @@
-import { open, statfs } from "node:fs/promises";
+import { open, stat, statfs } from "node:fs/promises";
 import { hashFile, MultiHasher } from "@model-recover/md5-manifest";
-import { ENC_HEADER_BYTES, KEY_CHUNK_BYTES, KeyError, KeyFile, Keystream } from "@model-recover/xor-core";
+import { KEY_CHUNK_BYTES, Keystream, type KeySource } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
-import type { Recipe } from "../recipe/types.js";
+import type { LoadedRecipe } from "../recipe/types.js";
 import { formatBytes } from "../units.js";
+import { describeBase, type KeyProvider } from "./keys.js";
 import type { FileTask } from "./plan.js";
 
-/** Open the base checkpoint as the key, turning key problems into errors that say which base to use. */
-export async function openBase(recipe: Recipe, basePath: string): Promise<KeyFile> {
-  const needed = describeBase(recipe);
-  let key: KeyFile;
-  try {
-    key = await KeyFile.open(basePath);
-  } catch (error) {
-    if (!(error instanceof KeyError)) throw error;
-    const code = error.code === "KEY_EMPTY" ? "BASE_EMPTY" : "BASE_MISSING";
-    throw new InputError(code, `${error.message}; ${recipe.title} needs ${needed}`);
-  }
-  if (recipe.base.size !== undefined && key.size !== recipe.base.size) {
-    await key.close();
-    throw new InputError("BASE_WRONG", `${basePath}: base should be of size ${recipe.base.size} but has size ${key.size}; ${recipe.title} needs ${needed}`);
-  }
-  return key;
+export interface PreflightReport {
+  tasks: FileTask[];
+  /** The file whose decryption proved the key, where the pipeline has a header to prove it with. */
+  probe?: string;
 }
 
-export function describeBase(recipe: Recipe): string {
-  const { title, md5 } = recipe.base;
-  return md5 ? `${title} (md5 ${md5})` : title;
+/**
+ * The checks a pipeline lists, in its order, before any long work ("release-files" is the plan
+ * itself and "room" needs the output folder, so both run elsewhere).
+ */
+export async function runPreflight(loaded: LoadedRecipe, tasks: FileTask[], keys: KeyProvider): Promise<PreflightReport> {
+  const report: PreflightReport = { tasks };
+  for (const step of loaded.pipeline.steps) {
+    if (step === "key-on-smallest-file") report.probe = await checkKeyOnSmallestFile(loaded, report.tasks, keys);
+    if (step === "key-prefix-md5") await checkKeyPrefix(loaded, keys.basePath);
+    if (step === "base-files") report.tasks = await checkBaseFiles(loaded, report.tasks, keys);
+  }
+  return report;
 }
 
 /**
  * Every file of a release uses the same key prefix (spec §1), so decrypting the smallest file tells
  * in milliseconds whether the base is the right key, instead of after half an hour.
  */
-export async function checkKeyOnSmallestFile(recipe: Recipe, tasks: FileTask[], key: KeyFile): Promise<{ probe?: string }> {
-  const decryptable = tasks.filter((t): t is FileTask & { kind: "decrypt" } => t.kind === "decrypt");
-  const smallest = decryptable.sort((a, b) => a.outputBytes - b.outputBytes)[0];
-  if (!smallest) return {};
-  const sha256 = await decryptedSha256(smallest, key);
-  if (sha256 === smallest.entry.sha256) return { probe: smallest.entry.name };
-  const published = smallest.entry.encMd5;
-  if (published !== null) {
+async function checkKeyOnSmallestFile(loaded: LoadedRecipe, tasks: FileTask[], keys: KeyProvider): Promise<string | undefined> {
+  const smallest = tasks.filter((t) => t.kind === "decrypt" && t.sha256).sort((a, b) => a.outputBytes - b.outputBytes)[0];
+  if (!smallest) return undefined;
+  const sha256 = await decryptedSha256(smallest, await keys.sourceFor(smallest));
+  if (sha256 === smallest.sha256) return smallest.entry.name;
+  const published = "encMd5" in smallest.entry ? smallest.entry.encMd5 : null;
+  if (published) {
     const { md5 } = await hashFile(smallest.source, ["md5"]);
-    if (md5 !== published) {
-      throw new InputError("ENC_CORRUPT", `${smallest.source}: md5 ${md5} but the card says ${published}; the download is corrupt, download it again`);
-    }
+    if (md5 !== published) throw new InputError("ENC_CORRUPT", `${smallest.source}: md5 ${md5} but the card says ${published}; the download is corrupt, download it again`);
   }
   throw new InputError(
     "BASE_WRONG",
-    `${key.path}: not the key for ${recipe.title} (decrypting ${smallest.entry.name} gave sha256 ${sha256.slice(0, 12)}…, its header says ${smallest.entry.sha256.slice(0, 12)}…); use ${describeBase(recipe)}`,
+    `${keys.basePath}: not the key for ${loaded.recipe.title} (decrypting ${smallest.entry.name} gave sha256 ${sha256.slice(0, 12)}…, its header says ${smallest.sha256!.slice(0, 12)}…); use ${describeBase(loaded)}`,
   );
 }
 
-async function decryptedSha256(task: FileTask & { kind: "decrypt" }, key: KeyFile): Promise<string> {
+async function decryptedSha256(task: FileTask, key: KeySource): Promise<string> {
   const hasher = new MultiHasher(["sha256"]);
   const keystream = new Keystream(key);
   const buffer = new Uint8Array(Math.min(KEY_CHUNK_BYTES, Math.max(task.outputBytes, 1)));
   const input = await open(task.source, "r");
   try {
     for (let done = 0; done < task.outputBytes; ) {
-      const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, task.outputBytes - done), ENC_HEADER_BYTES + done);
+      const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, task.outputBytes - done), task.headerBytes + done);
       if (bytesRead === 0) break;
       const piece = buffer.subarray(0, bytesRead);
       await keystream.apply(piece, done);
@@ -70,6 +65,49 @@ async function decryptedSha256(task: FileTask & { kind: "decrypt" }, key: KeyFil
     await input.close();
   }
   return hasher.digest().sha256!;
+}
+
+/** Spec §3: the key is a prefix of a known file, and its md5 is published: check it before anything else. */
+async function checkKeyPrefix(loaded: LoadedRecipe, basePath: string): Promise<void> {
+  const prefixBytes = loaded.pipeline.key.prefixBytes;
+  const keyPrefix = loaded.base.keyPrefix;
+  const prefixMd5 = keyPrefix?.bytes === prefixBytes ? keyPrefix?.md5 : undefined;
+  if (!prefixBytes || !prefixMd5) return;
+  const hasher = new MultiHasher(["md5"]);
+  const handle = await open(basePath, "r");
+  try {
+    const prefix = new Uint8Array(prefixBytes);
+    const { bytesRead } = await handle.read(prefix, 0, prefixBytes, 0);
+    hasher.update(prefix.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+  const md5 = hasher.digest().md5!;
+  if (md5 !== prefixMd5) {
+    throw new InputError("BASE_WRONG", `${basePath}: its first ${prefixBytes} bytes have md5 ${md5}, not ${prefixMd5}; ${loaded.recipe.title} needs ${describeBase(loaded)}`);
+  }
+}
+
+/**
+ * Spec §2: each payload is keyed by the same-named base file, which must be there; only the files the
+ * format names (added_tokens.json) have no counterpart and are copied as they are. The published
+ * script prints an exception for any other and exits 0; here it stops the run.
+ */
+async function checkBaseFiles(loaded: LoadedRecipe, tasks: FileTask[], keys: KeyProvider): Promise<FileTask[]> {
+  const copied = new Set(loaded.pipeline.key.copyWithoutBase);
+  const missing: string[] = [];
+  const result = await Promise.all(
+    tasks.map(async (task) => {
+      const baseFile = task.kind === "decrypt" ? keys.baseFileFor(task) : undefined;
+      if (!baseFile || (await stat(baseFile).catch(() => undefined))?.isFile()) return task;
+      if (!copied.has(task.entry.name)) missing.push(baseFile);
+      return { ...task, kind: "copy" as const };
+    }),
+  );
+  if (missing.length > 0) {
+    throw new InputError("BASE_MISSING", `${keys.basePath}: ${missing.length} base files missing: ${missing.join(", ")}; ${loaded.recipe.title} needs ${describeBase(loaded)}, complete`);
+  }
+  return result;
 }
 
 /** Say how much is needed and how much is free before writing anything. */

@@ -5,7 +5,9 @@ import { InputError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import type { FileStatus, RecoverEvent, RecoverSummary } from "./events.js";
 import { planRecovery, type FileTask } from "./plan.js";
-import { checkKeyOnSmallestFile, checkRoom, openBase } from "./preflight.js";
+import { gunzipPayloads } from "./gunzip-payloads.js";
+import { KeyProvider } from "./keys.js";
+import { checkRoom, runPreflight } from "./preflight.js";
 import { settleExistingOutputs } from "./existing-outputs.js";
 import { ReceiptBook } from "./receipts.js";
 import { recoverTogether } from "./engine.js";
@@ -32,13 +34,20 @@ export interface RecoverOptions {
 export async function recover({ loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true, verify = "full" }: RecoverOptions): Promise<RecoverSummary> {
   const started = performance.now();
   const { recipe } = loaded;
-  const plan = await planRecovery(recipe, encDir);
+  const plan = await planRecovery(loaded, encDir);
   // The base is checked before the output folder is touched: a wrong base creates nothing.
-  const key = await openBase(recipe, basePath);
+  const keys = await KeyProvider.open(loaded, basePath);
+  const cleanups: (() => Promise<void>)[] = [];
   try {
-    const { probe } = await checkKeyOnSmallestFile(recipe, plan.tasks, key);
+    const { tasks, probe } = await runPreflight(loaded, plan.tasks, keys);
+    plan.tasks = tasks;
     if (probe) onEvent({ type: "key-checked", base: basePath, probe });
     await prepareOutDir(outDir);
+    if (loaded.pipeline.payload === "gzip") {
+      const gunzipped = await gunzipPayloads(plan.tasks, outDir);
+      plan.tasks = gunzipped.tasks;
+      cleanups.push(gunzipped.cleanup);
+    }
     const receipts = await ReceiptBook.open(outDir);
     const reused = await settleExistingOutputs(plan.tasks, outDir, receipts, verify, onEvent);
     const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
@@ -55,7 +64,8 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
 
     const results = new Map(reused);
     await recoverTogether(todo, {
-      key,
+      loaded,
+      keys,
       outDir,
       verify,
       onStarted: (task) => onEvent({ type: "file-started", name: task.entry.name, bytes: task.outputBytes }),
@@ -79,7 +89,8 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     const ok = files.every((f) => f.status === "verified") && folderProblems.length === 0;
     return { recipe: recipe.name, outDir, files, extras: plan.extras, absentClearFiles: plan.absentClearFiles, folderProblems, ok, seconds: (performance.now() - started) / 1000 };
   } finally {
-    await key.close();
+    await keys.close();
+    for (const cleanup of cleanups) await cleanup();
   }
 }
 

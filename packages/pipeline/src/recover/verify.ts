@@ -1,6 +1,7 @@
 import { hashFile } from "@model-recover/md5-manifest";
-import type { KeyFile } from "@model-recover/xor-core";
 import { VerificationError } from "../errors.js";
+import type { LoadedRecipe } from "../recipe/types.js";
+import type { KeyProvider } from "./keys.js";
 import type { FileTask } from "./plan.js";
 
 export type Check = "header-sha256" | "card-md5";
@@ -19,48 +20,50 @@ export interface VerifiedFile {
 }
 
 /**
- * The hashes a file needs under `mode`: sha256 always (the header's check for an encrypted file, the
- * output store's key for every file), and the card's md5 unless skipped. A clear file's md5 is its
- * only check, so it is never skipped.
+ * The hashes a file needs under `mode`: sha256 always (the header's check where there is one, the
+ * output store's key for every file), and the card's md5 unless skipped. Where there is no header
+ * the md5 is the only check, so it is never skipped.
  */
 export function algorithmsFor(task: FileTask, mode: VerifyMode): ("md5" | "sha256")[] {
-  const md5 = task.entry.md5 !== null && (task.kind === "copy" || mode === "full");
+  const md5 = task.entry.md5 !== null && (task.headerBytes === 0 || mode === "full");
   return md5 ? ["md5", "sha256"] : ["sha256"];
 }
 
 /** Compare a file's digests with its header and the card; throw a VerificationError that says whom to blame. */
-export async function verifyDigests(task: FileTask, digests: { md5?: string; sha256?: string }, key: KeyFile): Promise<Check[]> {
+export async function verifyDigests(task: FileTask, digests: { md5?: string; sha256?: string }, loaded: LoadedRecipe, keys: KeyProvider): Promise<Check[]> {
   const checks: Check[] = [];
-  const name = task.entry.name;
-  if (task.kind === "decrypt") {
-    if (digests.sha256 !== task.entry.sha256) throw await blame(task, key, `sha256 ${digests.sha256}, header says ${task.entry.sha256}`);
+  if (task.headerBytes > 0 && task.sha256) {
+    if (digests.sha256 !== task.sha256) throw await blame(task, loaded, keys, `sha256 ${digests.sha256}, header says ${task.sha256}`);
     checks.push("header-sha256");
   }
   const md5 = task.entry.md5;
   if (md5 !== null && digests.md5 !== undefined) {
-    if (digests.md5 !== md5) {
-      if (task.kind === "copy") throw new VerificationError(name, `${task.source}: md5 ${digests.md5} but the card says ${md5}; this copy of ${name} is not the published one`);
-      throw await blame(task, key, `md5 ${digests.md5}, card says ${md5}`);
-    }
+    if (digests.md5 !== md5) throw await blame(task, loaded, keys, `md5 ${digests.md5}, card says ${md5}`);
     checks.push("card-md5");
   }
   return checks;
 }
 
 /**
- * A wrong result has two possible causes: a corrupt download or a wrong base. Re-hashing the `.enc`
- * against the card's md5 tells them apart (spec §1, verification).
+ * A wrong result has two possible causes: a corrupt download or a wrong base. Re-hashing the
+ * download against the card's md5, and a base file against the base's, tells them apart.
  */
-async function blame(task: FileTask & { kind: "decrypt" }, key: KeyFile, mismatch: string): Promise<VerificationError> {
+async function blame(task: FileTask, loaded: LoadedRecipe, keys: KeyProvider, mismatch: string): Promise<VerificationError> {
   const name = task.entry.name;
-  const published = task.entry.encMd5;
   const what = `${name} did not verify (${mismatch}); nothing was written under its name`;
-  if (published === null) {
-    return new VerificationError(name, `${what}. The card publishes no md5 for ${task.sourceName}: either it is corrupt (download it again) or ${key.path} is not the right base`);
+  const rules = loaded.pipeline.blame ?? [];
+  const encMd5 = "encMd5" in task.entry ? (task.entry.encMd5 ?? null) : task.entry.md5;
+  if (rules.includes("enc-md5") && encMd5) {
+    const { md5 } = await hashFile(task.source, ["md5"]);
+    if (md5 !== encMd5) return new VerificationError(name, `${what}. ${task.source} is corrupt: md5 ${md5}, the card says ${encMd5}; download it again`);
   }
-  const { md5 } = await hashFile(task.source, ["md5"]);
-  if (md5 !== published) {
-    return new VerificationError(name, `${what}. ${task.source} is corrupt: md5 ${md5}, the card says ${published}; download it again`);
+  const baseFile = keys.baseFileFor(task);
+  const baseMd5 = loaded.base.files?.find((f) => f.name === name)?.md5;
+  if (rules.includes("base-md5") && baseFile && baseMd5) {
+    const { md5 } = await hashFile(baseFile, ["md5"]);
+    if (md5 !== baseMd5) return new VerificationError(name, `${what}. ${baseFile} is not the base file the release needs: md5 ${md5}, ${loaded.base.title} has ${baseMd5}; convert the base again`);
   }
-  return new VerificationError(name, `${what}. ${task.sourceName} matches the card, so the base is wrong: ${key.path} is not the file the recipe needs (check it with md5sum)`);
+  if (task.kind === "copy") return new VerificationError(name, `${what}. ${task.source} is not the published file; download it again`);
+  const intact = encMd5 ? `${task.sourceName} matches the card, so the base is wrong` : `the card publishes no md5 for ${task.sourceName}: either it is corrupt (download it again) or the base is wrong`;
+  return new VerificationError(name, `${what}. ${intact}: check ${keys.basePath} with md5sum against ${loaded.base.md5 ?? "the base's published md5"}`);
 }

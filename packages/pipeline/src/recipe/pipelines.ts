@@ -1,0 +1,51 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { RecipeError } from "../errors.js";
+import { schemaProblems } from "./validate.js";
+
+/** How one release format is recovered: pipelines/<name>.json (see pipelines/pipeline.schema.json). */
+export interface PipelineDefinition {
+  name: string;
+  title: string;
+  spec: string;
+  encryptedName: "{name}.{sha256}.enc" | "{name}.enc" | "{name}";
+  header: "sha256" | "none";
+  key: {
+    material: "base-file" | "base-folder";
+    keystream: "rewinding" | "zero-padded" | "repeating-prefix";
+    prefixBytes?: number;
+    /** Files with no base counterpart copied as they are (spec §2: added_tokens.json). */
+    copyWithoutBase?: string[];
+  };
+  /** gzip: each payload is the gzip of the XORed bytes (xor_codec --compress). */
+  payload?: "plain" | "gzip";
+  steps: ("release-files" | "key-prefix-md5" | "key-on-smallest-file" | "base-files" | "room")[];
+  checks: ("header-sha256" | "card-md5")[];
+  blame?: ("enc-md5" | "base-md5")[];
+}
+
+export const pipelinesDir = fileURLToPath(new URL("../../../../pipelines/", import.meta.url));
+
+const loaded = new Map<string, Promise<PipelineDefinition>>();
+
+/** The definition a recipe names; an unknown name is the recipe's error. */
+export function loadPipeline(name: string, recipeFile: string): Promise<PipelineDefinition> {
+  let definition = loaded.get(name);
+  if (!definition) {
+    definition = read(name, recipeFile);
+    loaded.set(name, definition);
+    definition.catch(() => loaded.delete(name));
+  }
+  return definition;
+}
+
+async function read(name: string, recipeFile: string): Promise<PipelineDefinition> {
+  const file = `pipelines/${name}.json`;
+  const text = await readFile(`${pipelinesDir}${name}.json`, "utf8").catch(() => {
+    throw new RecipeError(recipeFile, `${recipeFile}: /pipeline: "${name}" is not a pipeline in pipelines/ (known: xor-enc, xor-codec, xor-codec-gzip, xor-prefix)`);
+  });
+  const value = JSON.parse(text) as unknown;
+  const problems = schemaProblems(file, value, "pipeline");
+  if (problems) throw new RecipeError(file, problems.join("\n"));
+  return value as PipelineDefinition;
+}
