@@ -12,7 +12,7 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { IdentityCache, loadRecipe, OutputStore, planRecovery, readReceipt, resolvePaths, type LoadedRecipe, type PathSettings } from "@model-recover/pipeline";
+import { IdentityCache, loadRecipe, OutputStore, planRecovery, readReceipt, resolveBasePath, resolvePaths, type LoadedRecipe, type PathSettings } from "@model-recover/pipeline";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = [process.execPath, "--conditions=source", "--import", "tsx", join(root, "packages/pipeline/src/cli/main.ts")];
@@ -81,7 +81,7 @@ async function inputsDigest({ loaded, paths, verify }: Request): Promise<string 
     // The files the recovery will read, as its own plan names them.
     const { tasks } = await planRecovery(loaded, paths.enc);
     for (const task of tasks) inputs[task.sourceName] = await identities.identify(task.source, announceHashing);
-    if (loaded.pipeline.key.material === "base-file") inputs["(base)"] = await identities.identify(paths.base, announceHashing);
+    if (loaded.pipeline.key.material === "base-file") inputs["(base)"] = await identities.identify(await resolveBasePath(loaded, paths.base), announceHashing);
     else {
       for (const task of tasks) {
         const baseFile = join(paths.base, task.entry.name);

@@ -46,7 +46,7 @@ describe("model-recover recover on a release shaped like BELLE-LLaMA-13B-2M", ()
     expect(run.stdout).toMatch(/All 10 files of BELLE-LLaMA-13B-2M \(synthetic\) verified/);
     expect(run.stdout).toMatch(/Prompt format it was trained with:\n {2}"Human: \{input\} \\n\\nAssistant:"/);
     expect(run.stderr).toMatch(/not part of the release, left alone: belle-13b-2m-shaped\.enc\.md5/);
-    expect(run.stderr).toMatch(/base is the right key \(checked on special_tokens_map\.json\)/);
+    expect(run.stderr).toMatch(/base \S+consolidated\.00\.pth is the right key \(checked on special_tokens_map\.json\)/);
     const check = await system("md5sum", ["-c", plainMd5], out);
     expect(check.stdout.trim().split("\n")).toHaveLength(10);
     expect(check.code).toBe(0);

@@ -5,6 +5,7 @@ export type { BaseCheckpoint, ClearRecipeFile, EncryptedRecipeFile, LoadedRecipe
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
 export { planRecovery, type FileTask, type Plan } from "./recover/plan.js";
+export { resolveBasePath } from "./recover/find-base.js";
 export type { VerifiedFile, VerifyMode } from "./recover/verify.js";
 export { runCli } from "./cli/run-cli.js";
 export { resolvePaths, type PathSettings } from "./cli/settings.js";

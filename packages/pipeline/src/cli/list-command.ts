@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadRecipe, recipeNames } from "../recipe/load-recipe.js";
-import { isEncrypted, type Recipe } from "../recipe/types.js";
+import { isEncrypted, type LoadedRecipe, type Recipe } from "../recipe/types.js";
 import { formatBytes } from "../units.js";
 import type { CommandContext } from "./context.js";
 import { ExitCode } from "./exit-codes.js";
@@ -18,8 +18,8 @@ export async function listCommand(argv: string[], context: CommandContext): Prom
   }
   const rows = [["recipe", "base", "format", "size", "verifiable"]];
   for (const name of await recipeNames()) {
-    const { recipe, base } = await loadRecipe(name, { cwd: context.cwd });
-    rows.push([recipe.name, base.title, recipe.pipeline, knownSize(recipe), verifiable(recipe)]);
+    const loaded = await loadRecipe(name, { cwd: context.cwd });
+    rows.push([loaded.recipe.name, loaded.base.title, loaded.pipeline.name, knownSize(loaded.recipe), verifiable(loaded)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   context.stdout.write(rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n");
@@ -31,8 +31,11 @@ function knownSize(recipe: Recipe): string {
   return sizes.every((s) => s !== undefined) ? formatBytes(sizes.reduce((a, b) => a! + b!, 0)!) : "unknown";
 }
 
-function verifiable(recipe: Recipe): string {
-  const encrypted = recipe.files.filter(isEncrypted);
+/** Which checks the published hashes allow: a header always verifies its file; the card's md5 where published. */
+function verifiable({ recipe, pipeline }: LoadedRecipe): string {
   const withMd5 = recipe.files.filter((f) => f.md5 !== null).length;
-  return `header sha256 ${encrypted.length}/${encrypted.length}, card md5 ${withMd5}/${recipe.files.length}`;
+  const md5 = `card md5 ${withMd5}/${recipe.files.length}`;
+  if (pipeline.header !== "sha256") return md5;
+  const encrypted = recipe.files.filter(isEncrypted).length;
+  return `header sha256 ${encrypted}/${encrypted}, ${md5}`;
 }

@@ -15,6 +15,8 @@ Publish a fine-tuned Hugging Face folder as an XOR release keyed with a base che
   --base <file>      the base checkpoint to key with (e.g. LLaMA-7B consolidated.00.pth)
   --out <folder>     where the <name>.<sha256>.enc files go
   --name <name>      the recipe name (lowercase letters, digits, . _ -)
+  --format <name>    a pipeline in pipelines/: xor-enc (default; BELLE's .enc files), xor-codec or
+                     xor-codec-gzip (OpenAssistant; --base is then a converted folder), xor-prefix (OpenBuddy)
   --clear <file>     a file that travels unencrypted, e.g. README.md (repeatable)
   --recipe <path>    where the recipe JSON goes (default: <out>/<name>.recipe.json)
 
@@ -30,6 +32,7 @@ export async function packCommand(argv: string[], context: CommandContext): Prom
       base: { type: "string" },
       out: { type: "string" },
       name: { type: "string" },
+      format: { type: "string", default: "xor-enc" },
       clear: { type: "string", multiple: true },
       recipe: { type: "string" },
       title: { type: "string" },
@@ -52,6 +55,7 @@ export async function packCommand(argv: string[], context: CommandContext): Prom
     basePath: at(values.base!),
     outDir: at(values.out!),
     name: values.name!,
+    format: values.format!,
     ...(values.recipe ? { recipePath: at(values.recipe) } : {}),
     ...(values.title ? { title: values.title } : {}),
     ...(values.card ? { card: values.card } : {}),

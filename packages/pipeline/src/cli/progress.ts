@@ -73,7 +73,7 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
       case "unverified-removed":
         return say(`removed ${event.name} from the output folder: it was there but did not verify`);
       case "key-checked":
-        return say(`base is the right key (checked on ${event.probe})`);
+        return say(`base ${event.base} is the right key (checked on ${event.probe})`);
       case "room-checked":
         return say(`room: ${formatBytes(event.neededBytes)} needed, ${formatBytes(event.freeBytes)} free`);
       case "file-started":

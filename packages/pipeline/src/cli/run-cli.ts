@@ -1,3 +1,4 @@
+import { identifyCommand } from "./identify-command.js";
 import { listCommand } from "./list-command.js";
 import { packCommand } from "./pack-command.js";
 import { recipeCommand } from "./recipe-command.js";
@@ -12,6 +13,7 @@ const commands: Record<string, (argv: string[], context: CommandContext) => Prom
   pack: packCommand,
   recipe: recipeCommand,
   list: listCommand,
+  identify: identifyCommand,
 };
 
 export const mainHelp = `Usage: model-recover <command> [options]
@@ -20,7 +22,8 @@ Commands:
   recover <recipe>   recover a published XOR release into a verified Hugging Face folder
   pack               encrypt a fine-tuned folder into a release, with its md5 lists and recipe
   recipe from-folder build a recipe from a downloaded release and its card's md5 lists
-  list               the recipes under manifests/ with their base, size and what is verifiable
+  list               the recipes under manifests/ with their base, format, size and what is verifiable
+  identify <file>    name the known base checkpoint a file is, and the recipes it unlocks
 
 Run model-recover <command> --help for its options. At the repository root, pnpm recover <recipe>
 is a shortcut for model-recover recover <recipe>.

@@ -5,6 +5,7 @@ import { InputError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import type { FileStatus, RecoverEvent, RecoverSummary } from "./events.js";
 import { planRecovery, type FileTask } from "./plan.js";
+import { resolveBasePath } from "./find-base.js";
 import { gunzipPayloads } from "./gunzip-payloads.js";
 import { KeyProvider } from "./keys.js";
 import { checkRoom, runPreflight } from "./preflight.js";
@@ -36,12 +37,12 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
   const { recipe } = loaded;
   const plan = await planRecovery(loaded, encDir);
   // The base is checked before the output folder is touched: a wrong base creates nothing.
-  const keys = await KeyProvider.open(loaded, basePath);
+  const keys = await KeyProvider.open(loaded, await resolveBasePath(loaded, basePath));
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const { tasks, probe } = await runPreflight(loaded, plan.tasks, keys);
     plan.tasks = tasks;
-    if (probe) onEvent({ type: "key-checked", base: basePath, probe });
+    if (probe) onEvent({ type: "key-checked", base: keys.basePath, probe });
     await prepareOutDir(outDir);
     if (loaded.pipeline.payload === "gzip") {
       const gunzipped = await gunzipPayloads(plan.tasks, outDir);
