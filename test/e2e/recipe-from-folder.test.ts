@@ -1,7 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { xorshift32Bytes } from "@model-recover/xor-core";
 import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
 import { modelRecover, system } from "../support/cli.js";
 
@@ -67,4 +68,38 @@ describe("model-recover recipe from-folder", () => {
     expect(made.code).not.toBe(0);
     expect(made.stderr).toMatch(/^model-recover: -:1: expected/);
   });
+
+  it("builds recipes for the xor-codec and xor-prefix formats too, and they recover", async () => {
+    const model = join(dir, "fmt-model");
+    await mkdir(model, { recursive: true });
+    await writeFile(join(model, "config.json"), JSON.stringify({ architectures: ["LlamaForCausalLM"] }));
+    await writeFile(join(model, "pytorch_model.bin"), xorshift32Bytes(41, 3_000_001));
+    await writeFile(join(model, "added_tokens.json"), '{"<pad>": 32000}');
+    const plainList = join(dir, "fmt-plain.md5");
+    await writeFile(plainList, (await system("sh", ["-c", "md5sum ./*"], model)).stdout);
+
+    const baseFolder = join(dir, "fmt-base-hf");
+    await mkdir(baseFolder, { recursive: true });
+    await writeFile(join(baseFolder, "config.json"), JSON.stringify({ architectures: ["LlamaForCausalLM"], base: true }));
+    await writeFile(join(baseFolder, "pytorch_model.bin"), xorshift32Bytes(42, 2_000_000));
+    const baseFile = join(dir, "fmt-7B", "consolidated.00.pth");
+    await mkdir(join(dir, "fmt-7B"), { recursive: true });
+    await writeFile(baseFile, xorshift32Bytes(43, 17_000_000));
+
+    for (const [format, base] of [["xor-codec", baseFolder], ["xor-prefix", baseFile]] as const) {
+      const release = join(dir, `fmt-${format}`);
+      const packed = await modelRecover(["pack", "--model", model, "--base", base, "--out", release, "--name", `fmt-${format}`, "--format", format, "--recipe", join(dir, `fmt-${format}.packed.json`)]);
+      expect(packed.code, packed.stderr).toBe(0);
+      const recipePath = join(dir, `fmt-${format}.json`);
+      const made = await modelRecover(["recipe", "from-folder", release, "--name", `fmt-${format}`, "--format", format, "--md5", plainList, "--out", recipePath]);
+      expect(made.code, made.stderr).toBe(0);
+      const recipe = JSON.parse(await readFile(recipePath, "utf8"));
+      expect(recipe.pipeline).toBe(format);
+      expect(recipe.files.map((f: { name: string }) => f.name).sort()).toEqual(["added_tokens.json", "config.json", "pytorch_model.bin"]);
+      const out = join(dir, `fmt-${format}-out`);
+      const run = await modelRecover(["recover", recipePath, "--base", base, "--enc", release, "--out", out]);
+      expect(run.code, run.stderr).toBe(0);
+      expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
+    }
+  }, 120_000);
 });

@@ -6,13 +6,15 @@ import { recipeFromFolder } from "../recipe/from-folder.js";
 import type { CommandContext } from "./context.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
-export const recipeHelp = `Usage: model-recover recipe from-folder <folder> --name <name> [--md5 <list>]... [--out <file>]
+export const recipeHelp = `Usage: model-recover recipe from-folder <folder> --name <name> [--format <pipeline>] [--md5 <list>]... [--out <file>]
                           [--title <text>] [--card <url>] [--prompt <text>]
-                          [--base-title <text>] [--base-file <name>] [--base-md5 <hex>] [--base-sha256 <hex>]
+                          [--base-id <id> | --base-title <text> --base-file <name> --base-md5 <hex> --base-sha256 <hex>]
 
 Build a recipe from a downloaded release folder and the md5 lists pasted from its model card
-(md5sum output, .enc and recovered names in any mix; "-" reads standard input). Every .enc file is
-hashed and must match the card. Writes the recipe to --out (e.g. manifests/<name>.json) or prints it.`;
+(md5sum output, payload and recovered names in any mix; "-" reads standard input). A payload the card
+lists is hashed and must match. --format names the pipeline (xor-enc by default, xor-codec,
+xor-codec-gzip, xor-prefix); --base-id refers to a base in manifests/bases/ (e.g. llama-7b). Writes
+the recipe to --out (e.g. manifests/<name>.json) or prints it.`;
 
 export async function recipeCommand(argv: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -20,6 +22,8 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
     allowPositionals: true,
     options: {
       name: { type: "string" },
+      format: { type: "string", default: "xor-enc" },
+      "base-id": { type: "string" },
       md5: { type: "string", multiple: true },
       out: { type: "string" },
       title: { type: "string" },
@@ -44,11 +48,12 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
   const { recipe, notes } = await recipeFromFolder({
     folder: resolve(context.cwd, folder),
     name: values.name,
+    format: values.format!,
     md5Lists: lists,
     ...(values.title ? { title: values.title } : {}),
     ...(values.card ? { card: values.card } : {}),
     ...(values.prompt ? { prompt: values.prompt } : {}),
-    base: {
+    base: values["base-id"] ?? {
       ...(values["base-title"] ? { title: values["base-title"] } : {}),
       ...(values["base-file"] ? { fileName: values["base-file"] } : {}),
       ...(values["base-md5"] ? { md5: values["base-md5"] } : {}),

@@ -14,6 +14,8 @@ export function formatSummary(summary: RecoverSummary, recipe: Recipe, outDir: s
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join("  "));
   for (const name of summary.absentClearFiles) lines.push(`${name}: not in the release folder, not copied (not needed to load the model)`);
+  const noMd5 = summary.files.flatMap((f) => (f.status === "verified" && !f.file.checks.includes("card-md5") ? [f.file.name] : []));
+  if (noMd5.length > 0) lines.push(`not checked against a card md5 (${summary.verify === "sha256" ? "--verify sha256, or the card publishes none" : "the card publishes none"}): ${noMd5.join(", ")}`);
   for (const problem of summary.folderProblems) lines.push(`folder check: ${problem}`);
   const failed = summary.files.filter((f) => f.status === "failed").length;
   const total = summary.files.reduce((sum, f) => sum + (f.status === "verified" ? f.file.bytes : 0), 0);

@@ -23,6 +23,7 @@ export interface RecoverSummary {
   extras: string[];
   absentClearFiles: string[];
   folderProblems: string[];
+  verify: "full" | "sha256";
   ok: boolean;
   seconds: number;
 }

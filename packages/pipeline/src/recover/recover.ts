@@ -88,7 +88,7 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     const files = plan.tasks.map((t) => results.get(t.entry.name)!);
     const folderProblems = checkFolder ? await folderCheck(outDir, files) : [];
     const ok = files.every((f) => f.status === "verified") && folderProblems.length === 0;
-    return { recipe: recipe.name, outDir, files, extras: plan.extras, absentClearFiles: plan.absentClearFiles, folderProblems, ok, seconds: (performance.now() - started) / 1000 };
+    return { recipe: recipe.name, outDir, files, extras: plan.extras, absentClearFiles: plan.absentClearFiles, folderProblems, verify, ok, seconds: (performance.now() - started) / 1000 };
   } finally {
     await keys.close();
     for (const cleanup of cleanups) await cleanup();
