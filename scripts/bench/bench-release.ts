@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { encFileName } from "@model-recover/hf-layout";
-import { ENC_HEADER_BYTES, KeyFile, Keystream, xorshift32Bytes } from "@model-recover/xor-core";
+import { ENC_HEADER_BYTES, KeyFile, Keystream, RewindingKey, xorshift32Bytes } from "@model-recover/xor-core";
 import type { Recipe, RecipeFile } from "@model-recover/pipeline";
 
 /** The card's shard sizes for BELLE-LLaMA-13B-2M (GB), kept in proportion. */
@@ -73,7 +73,7 @@ async function writeEncrypted(encDir: string, name: string, content: Uint8Array 
   const size = typeof content === "number" ? content : content.length;
   const sha256 = createHash("sha256");
   const md5 = createHash("md5");
-  const keystream = new Keystream(key);
+  const keystream = new Keystream(new RewindingKey(key));
   const temp = join(encDir, `${name}.partial`);
   const handle = await open(temp, "w");
   for (let done = 0, piece = 0; done < size; done += PIECE_BYTES, piece++) {

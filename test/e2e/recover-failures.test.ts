@@ -308,14 +308,15 @@ describe("model-recover recover with the wrong base checkpoint", () => {
     await expectNothingWritten(out);
   });
 
-  it("refuses a folder given as --base", async () => {
-    const base = join(dir, "llama", "13B");
+  it("refuses a folder given as --base that holds no base checkpoint", async () => {
+    const base = join(dir, "llama", "empty");
+    await mkdir(base, { recursive: true });
     const out = outFor("folder-base");
     const run = await recoverInto(release.encDir, out, { base });
     expect(run.code).toBe(4);
     const line = theErrorLine(run);
     expect(line).toContain(base);
-    expect(line).toMatch(/expected the base checkpoint/);
+    expect(line).toMatch(/no consolidated\.00\.pth in this folder; .* pass it with --base <file>/);
     await expectNothingWritten(out);
   });
 });

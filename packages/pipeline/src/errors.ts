@@ -29,7 +29,8 @@ export type InputErrorCode =
   | "BASE_EMPTY"
   | "BASE_WRONG"
   | "NO_ROOM"
-  | "OUT_NOT_WRITABLE";
+  | "OUT_NOT_WRITABLE"
+  | "OUT_BUSY";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
 export class InputError extends RecoverError {
@@ -51,5 +52,14 @@ export class VerificationError extends RecoverError {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** The run was stopped (Ctrl-C); the files it was working on keep a resume point. */
+export class InterruptedError extends RecoverError {
+  override readonly name = "InterruptedError";
+  readonly code = "INTERRUPTED";
+  constructor(readonly unfinished: string[]) {
+    super(`interrupted${unfinished.length ? `; ${unfinished.join(", ")} will continue where they stopped` : ""}: run the same command again to resume`);
   }
 }

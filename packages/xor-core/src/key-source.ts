@@ -46,7 +46,7 @@ export class ZeroPaddedKey implements KeySource {
   readonly id: string;
 
   private constructor(
-    private readonly path: string,
+    path: string,
     private readonly handle: FileHandle,
   ) {
     this.id = `zero-padded:${path}`;

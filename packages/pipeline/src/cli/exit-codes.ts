@@ -1,5 +1,5 @@
 import { ChecksumListError } from "@model-recover/md5-manifest";
-import { InputError, RecipeError, VerificationError } from "../errors.js";
+import { InputError, InterruptedError, RecipeError, VerificationError } from "../errors.js";
 
 /** Documented in the README ("Exit codes"); scripts may rely on them. */
 export const ExitCode = {
@@ -9,8 +9,13 @@ export const ExitCode = {
   recipeInvalid: 3,
   badInput: 4,
   verificationFailed: 5,
+  busy: 6,
   interrupted: 130,
 } as const;
+
+export const exitCodesHelp = `Exit codes: 0 all verified, 2 bad usage, 3 invalid recipe, 4 bad input (missing or wrong files,
+wrong base, no room), 5 a file did not verify, 6 another run holds the output folder, 130 interrupted
+(run the same command again: each file continues from its last durable point).`;
 
 /** A command line that cannot be acted on. */
 export class UsageError extends Error {
@@ -20,6 +25,8 @@ export class UsageError extends Error {
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || isParseArgsError(error)) return ExitCode.usage;
+  if (error instanceof InterruptedError) return ExitCode.interrupted;
+  if (error instanceof InputError && error.code === "OUT_BUSY") return ExitCode.busy;
   if (error instanceof RecipeError) return ExitCode.recipeInvalid;
   if (error instanceof InputError || error instanceof ChecksumListError) return ExitCode.badInput;
   if (error instanceof VerificationError) return ExitCode.verificationFailed;

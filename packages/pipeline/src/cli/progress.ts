@@ -77,6 +77,7 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
       case "room-checked":
         return say(`room: ${formatBytes(event.neededBytes)} needed, ${formatBytes(event.freeBytes)} free`);
       case "file-started":
+        if (event.resumedFrom > 0) say(`resuming ${event.name} from ${formatBytes(event.resumedFrom)} (${event.resumedFrom} bytes; rehashing what is on disk)`);
         active.set(event.name, { bytes: event.bytes, done: 0 });
         return redraw(true);
       case "file-progress":

@@ -7,7 +7,7 @@ import type { RecoverSummary } from "../recover/events.js";
 import type { VerifyMode } from "../recover/verify.js";
 import { loadRecipe } from "../recipe/load-recipe.js";
 import { recover } from "../recover/recover.js";
-import { ExitCode, UsageError, exitCodeFor } from "./exit-codes.js";
+import { ExitCode, UsageError, exitCodeFor, exitCodesHelp } from "./exit-codes.js";
 import { createProgress } from "./progress.js";
 import { formatSummary } from "./summary.js";
 import { resolvePaths } from "./settings.js";
@@ -37,8 +37,7 @@ release folder, the base (by decrypting the smallest file) and the free space ar
 is written under a temporary name, verified (sha256 from its header, md5 from the card) and only then
 renamed. Files already verified in --out are not redone.
 
-Exit codes: 0 all verified, 2 bad usage, 3 invalid recipe, 4 bad input (missing or wrong files,
-wrong base, no room), 5 a file did not verify, 130 interrupted.`;
+${exitCodesHelp}`;
 
 export async function recoverCommand(argv: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -86,7 +85,7 @@ async function recoverRecipe(recipeName: string, flags: RecoverFlags, context: C
   const loaded = await loadRecipe(recipeName, { cwd: context.cwd });
   const paths = await resolvePaths(loaded, { base: flags.base, enc: flags.enc, out: flags.out }, { cwd: context.cwd, env: context.env, ...(flags.config ? { configFile: flags.config } : {}) });
   context.stderr.write(`${loaded.recipe.title} (${loaded.file})\n  enc:  ${paths.enc}\n  base: ${paths.base}\n  out:  ${paths.out}\n`);
-  const summary = await recover({ loaded, encDir: paths.enc, basePath: paths.base, outDir: paths.out, onEvent: createProgress(context.stderr), verify: flags.verify });
+  const summary = await recover({ loaded, encDir: paths.enc, basePath: paths.base, outDir: paths.out, onEvent: createProgress(context.stderr), verify: flags.verify, ...(context.signal ? { signal: context.signal } : {}) });
   context.stdout.write(formatSummary(summary, loaded.recipe, paths.out));
   if (!summary.ok) {
     const failed = summary.files.flatMap((f) => (f.status === "failed" ? [f.name] : []));

@@ -2,8 +2,8 @@ import { identifyCommand } from "./identify-command.js";
 import { listCommand } from "./list-command.js";
 import { packCommand } from "./pack-command.js";
 import { recipeCommand } from "./recipe-command.js";
-import { recoverCommand, recoverHelp } from "./recover-command.js";
-import { ExitCode, UsageError, exitCodeFor, isParseArgsError } from "./exit-codes.js";
+import { recoverCommand } from "./recover-command.js";
+import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
 import { ChecksumListError } from "@model-recover/md5-manifest";
 import { RecoverError } from "../errors.js";
@@ -28,7 +28,7 @@ Commands:
 Run model-recover <command> --help for its options. At the repository root, pnpm recover <recipe>
 is a shortcut for model-recover recover <recipe>.
 
-${recoverHelp.split("\n").slice(-2).join("\n")}`;
+${exitCodesHelp}`;
 
 /** Parse argv, run the command, print a one-line error and pick the exit code. The only place that does. */
 export async function runCli(argv: string[], context: CommandContext): Promise<number> {

@@ -1,10 +1,11 @@
 import { HashPool } from "@model-recover/md5-manifest";
 import { KEY_CHUNK_BYTES, XorKernel } from "@model-recover/xor-core";
-import { InputError } from "../errors.js";
+import { InputError, InterruptedError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { FileJob } from "./file-job.js";
 import { KeyCache } from "./key-cache.js";
 import type { KeyProvider } from "./keys.js";
+import type { OutputFolder } from "./output-folder.js";
 import type { FileTask } from "./plan.js";
 import { SlotPool } from "./slot-pool.js";
 import { verifyDigests, type VerifiedFile, type VerifyMode } from "./verify.js";
@@ -20,15 +21,24 @@ const SLOT_COUNT = 16;
 const FILES_IN_FLIGHT = 4;
 /** Key chunks in memory: one per file in flight (a base folder keys each file) and a read-ahead. */
 const KEY_BUFFERS = FILES_IN_FLIGHT + 2;
+/**
+ * How much work a crash may cost per file: every this many chunks each file's output is made durable
+ * and its progress recorded (MODEL_RECOVER_CHECKPOINT_MB tunes it; tests crash small files).
+ */
+const CHECKPOINT_CHUNKS = Math.max(1, Math.round(Number(process.env.MODEL_RECOVER_CHECKPOINT_MB ?? 320) / 10));
 
 export type FileOutcome = { ok: true; file: VerifiedFile } | { ok: false; error: unknown };
 
 export interface EngineOptions {
   loaded: LoadedRecipe;
   keys: KeyProvider;
-  outDir: string;
+  folder: OutputFolder;
   verify: VerifyMode;
-  onStarted: (task: FileTask) => void;
+  /** Where each task may continue from, and the identity of its inputs (see OutputFolder.resumePoint). */
+  resume: Map<FileTask, { from: number; inputs: string }>;
+  /** Aborting (Ctrl-C) stops at the next chunk; each unfinished file keeps a resume point. */
+  signal?: AbortSignal;
+  onStarted: (task: FileTask, resumedFrom: number) => void;
   onBytes: (task: FileTask, bytesDone: number) => void;
   onFinished: (task: FileTask, outcome: FileOutcome) => Promise<void>;
 }
@@ -44,32 +54,44 @@ export async function recoverTogether(tasks: FileTask[], options: EngineOptions)
   const kernel = new XorKernel(keyBytes + SLOT_BYTES * SLOT_COUNT);
   const hashes = new HashPool(kernel.buffer);
   const keys = new KeyCache(kernel, 0, KEY_BUFFERS);
-  const shared = { kernel, hashes, slots: new SlotPool(keyBytes, SLOT_BYTES, SLOT_COUNT), outDir: options.outDir, verify: options.verify, onBytes: options.onBytes };
+  const shared = { folder: options.folder, kernel, hashes, slots: new SlotPool(keyBytes, SLOT_BYTES, SLOT_COUNT), outDir: options.folder.dir, verify: options.verify, onBytes: options.onBytes };
   // Biggest first: their hash streams are spread over the threads first, which balances them best.
-  const jobs = [...tasks].sort((a, b) => b.outputBytes - a.outputBytes).map((task) => new FileJob(task, shared));
+  const jobs = [...tasks]
+    .sort((a, b) => b.outputBytes - a.outputBytes)
+    .map((task) => new FileJob(task, shared, options.resume.get(task)?.from ?? 0, options.resume.get(task)?.inputs ?? ""));
   const finishing: Promise<void>[] = [];
   try {
     const chunks = Math.max(0, ...jobs.map((job) => job.chunks));
-    for (let chunk = 0; chunk < chunks; chunk++) {
+    for (let chunk = 0; chunk < chunks && !options.signal?.aborted; chunk++) {
       const active = jobs.filter((job) => chunk < job.chunks);
-      await eachWithLimit(active, FILES_IN_FLIGHT, async (job) => {
-        if (chunk === 0) options.onStarted(job.task);
-        const needsKey = job.task.kind === "decrypt" && job.task.outputBytes > chunk * KEY_CHUNK_BYTES;
-        const source = needsKey ? await options.keys.sourceFor(job.task) : undefined;
-        const key = source ? await keys.acquire(source, chunk) : undefined;
-        try {
-          if (source && chunk + 1 < job.chunks) keys.warm(source, chunk + 1);
-          await job.processChunk(chunk, key?.offset);
-        } finally {
-          key?.release();
-        }
-        if (chunk === job.chunks - 1) finishing.push(finish(job, options));
-      });
+      await eachWithLimit(active, FILES_IN_FLIGHT, (job) => step(job, chunk, keys, options, finishing));
+    }
+    if (options.signal?.aborted) {
+      const unfinished = jobs.filter((job) => job.chunksDone > 0 && job.chunksDone < job.chunks);
+      await Promise.all(unfinished.map((job) => job.suspend()));
+      await Promise.all(finishing);
+      throw new InterruptedError(unfinished.map((job) => job.task.entry.name));
     }
     await Promise.all(finishing);
   } finally {
     await hashes.close();
   }
+}
+
+async function step(job: FileJob, chunk: number, keys: KeyCache, options: EngineOptions, finishing: Promise<void>[]): Promise<void> {
+  if (options.signal?.aborted) return;
+  if (chunk === 0) options.onStarted(job.task, job.resumeFrom);
+  const needsKey = job.task.kind === "decrypt" && !job.isRehash(chunk) && job.task.outputBytes > chunk * KEY_CHUNK_BYTES;
+  const source = needsKey ? await options.keys.sourceFor(job.task) : undefined;
+  const key = source ? await keys.acquire(source, chunk) : undefined;
+  try {
+    if (source && chunk + 1 < job.chunks) keys.warm(source, chunk + 1);
+    await job.processChunk(chunk, key?.offset);
+  } finally {
+    key?.release();
+  }
+  if (chunk === job.chunks - 1) finishing.push(finish(job, options));
+  else if ((chunk + 1) % CHECKPOINT_CHUNKS === 0 && !job.isRehash(chunk)) await job.checkpoint();
 }
 
 async function finish(job: FileJob, options: EngineOptions): Promise<void> {
@@ -82,14 +104,16 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
     outcome = { ok: true, file: { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks } };
   } catch (error) {
     await job.output?.discard();
-    outcome = { ok: false, error: explain(error, options.outDir) };
+    outcome = { ok: false, error: explain(error, options.folder.dir) };
   }
+  await options.folder.forget(job.task.entry.name);
   await options.onFinished(job.task, outcome);
 }
 
 function explain(error: unknown, outDir: string): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ENOSPC") return new InputError("NO_ROOM", `${outDir}: the disk filled up while writing; free some space and run again (verified files are kept)`);
+  if (code === "EROFS" || code === "EACCES" || code === "EPERM") return new InputError("OUT_NOT_WRITABLE", `${outDir}: cannot write there any more (${code}); check the folder's permissions or pass another --out`);
   return error;
 }
 

@@ -6,7 +6,7 @@ export type RecoverEvent =
   | { type: "key-checked"; base: string; probe: string }
   | { type: "unverified-removed"; name: string }
   | { type: "room-checked"; neededBytes: number; freeBytes: number }
-  | { type: "file-started"; name: string; bytes: number }
+  | { type: "file-started"; name: string; bytes: number; resumedFrom: number }
   | { type: "file-progress"; name: string; bytesDone: number; bytes: number }
   | { type: "file-verified"; file: VerifiedFile }
   | { type: "file-failed"; name: string; message: string };

@@ -4,10 +4,12 @@ import { KEY_CHUNK_BYTES, type XorKernel } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
 import type { FileTask } from "./plan.js";
 import type { SlotPool } from "./slot-pool.js";
+import type { OutputFolder } from "./output-folder.js";
 import { TempOutput } from "./temp-output.js";
 import { algorithmsFor, type VerifyMode } from "./verify.js";
 
 export interface JobShared {
+  folder: OutputFolder;
   kernel: XorKernel;
   slots: SlotPool;
   hashes: HashPool;
@@ -24,7 +26,11 @@ export interface JobShared {
 export class FileJob {
   readonly chunks: number;
   private input?: FileHandle;
+  /** The output written by an earlier run, read back to rebuild the hash state up to `resumeFrom`. */
+  private earlier?: FileHandle;
   output?: TempOutput;
+  /** Chunks whose pieces have all been read, XORed and handed to the hashes and the disk. */
+  chunksDone = 0;
   private streams: { algorithm: "md5" | "sha256"; hash: PooledHash }[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private bytesDone = 0;
@@ -33,8 +39,16 @@ export class FileJob {
   constructor(
     readonly task: FileTask,
     private readonly shared: JobShared,
+    /** Bytes a crashed run made durable (a multiple of KEY_CHUNK_BYTES): rehashed, not recomputed. */
+    readonly resumeFrom: number,
+    private readonly inputs: string,
   ) {
     this.chunks = Math.max(1, Math.ceil(task.outputBytes / KEY_CHUNK_BYTES));
+  }
+
+  /** Chunks below the resume point are already on disk: they are hashed from there, with no key and no XOR. */
+  isRehash(chunk: number): boolean {
+    return (chunk + 1) * KEY_CHUNK_BYTES <= this.resumeFrom;
   }
 
   /**
@@ -48,8 +62,9 @@ export class FileJob {
       const start = chunk * KEY_CHUNK_BYTES;
       const end = Math.min(this.task.outputBytes, start + KEY_CHUNK_BYTES);
       for (let position = start; position < end && this.error === undefined; position += this.shared.slots.slotBytes) {
-        await this.processPiece(position, Math.min(this.shared.slots.slotBytes, end - position), keyOffset === undefined ? undefined : keyOffset + (position - start));
+        await this.processPiece(position, Math.min(this.shared.slots.slotBytes, end - position), keyOffset === undefined ? undefined : keyOffset + (position - start), this.isRehash(chunk));
       }
+      if (this.error === undefined) this.chunksDone = chunk + 1;
     } catch (error) {
       this.error ??= error;
     }
@@ -57,22 +72,26 @@ export class FileJob {
 
   private async open(): Promise<void> {
     this.input = await open(this.task.readFrom ?? this.task.source, "r");
-    this.output = await TempOutput.create(this.shared.outDir, this.task.entry.name, { direct: true });
+    const resume = this.resumeFrom > 0;
+    this.output = await TempOutput.create(this.shared.outDir, this.task.entry.name, { direct: true, resume });
+    if (resume) this.earlier = await open(this.output.path, "r");
     this.streams = algorithmsFor(this.task, this.shared.verify).map((algorithm) => ({ algorithm, hash: this.shared.hashes.open(algorithm, this.task.outputBytes) }));
   }
 
-  private async processPiece(position: number, length: number, keyOffset: number | undefined): Promise<void> {
+  private async processPiece(position: number, length: number, keyOffset: number | undefined, rehash: boolean): Promise<void> {
     const { kernel, slots } = this.shared;
     const slot = await slots.acquire();
     const view = kernel.bytes.subarray(slot, slot + length);
     try {
-      await this.readFully(view, position);
+      if (rehash) await readFully(this.earlier!, view, position, this.output!.path);
+      else await this.readFully(view, position);
     } catch (error) {
       slots.release(slot);
       throw error;
     }
-    if (keyOffset !== undefined) kernel.xor(slot, keyOffset, length);
-    const done = Promise.all([...this.streams.map((s) => s.hash.update(slot, length)), this.output!.write(view, position)])
+    if (keyOffset !== undefined && !rehash) kernel.xor(slot, keyOffset, length);
+    const write = rehash ? [] : [this.output!.write(view, position)];
+    const done = Promise.all([...this.streams.map((s) => s.hash.update(slot, length)), ...write])
       .then(() => {
         this.bytesDone += length;
         this.shared.onBytes(this.task, this.bytesDone);
@@ -88,24 +107,44 @@ export class FileJob {
   }
 
   private async readFully(view: Uint8Array, position: number): Promise<void> {
-    const offset = this.task.headerBytes;
-    for (let filled = 0; filled < view.length; ) {
-      const { bytesRead } = await this.input!.read(view, filled, view.length - filled, offset + position + filled);
-      if (bytesRead === 0) {
-        throw new InputError("ENC_SIZE", `${this.task.source}: shrank while being read (at ${offset + position + filled} of ${offset + this.task.outputBytes} bytes); is a download still running?`);
-      }
-      filled += bytesRead;
-    }
+    await readFully(this.input!, view, this.task.headerBytes + position, this.task.source, this.task.headerBytes + this.task.outputBytes);
+  }
+
+  /** Wait for what is in flight, make it durable, and record how far this file got. */
+  async checkpoint(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    if (this.error !== undefined || !this.output) return;
+    await this.output.sync();
+    await this.shared.folder.saveProgress({ name: this.task.entry.name, durableBytes: this.chunksDone * KEY_CHUNK_BYTES, inputs: this.inputs });
+  }
+
+  /** Stop for now (Ctrl-C): checkpoint, and keep the temporary output for the next run. */
+  async suspend(): Promise<void> {
+    await this.checkpoint();
+    await this.input?.close();
+    await this.earlier?.close();
+    await this.output?.suspend();
   }
 
   /** Wait for the last writes and hashes; the digests, or the first error met. */
   async settle(): Promise<{ md5?: string; sha256?: string }> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     await this.input?.close();
+    await this.earlier?.close();
     // Digest even after an error: it frees the hash state on its thread.
     const digests: { md5?: string; sha256?: string } = {};
     for (const { algorithm, hash } of this.streams) digests[algorithm] = await hash.digest();
     if (this.error !== undefined) throw this.error;
     return digests;
+  }
+}
+
+async function readFully(handle: FileHandle, view: Uint8Array, at: number, path: string, expectedEnd?: number): Promise<void> {
+  for (let filled = 0; filled < view.length; ) {
+    const { bytesRead } = await handle.read(view, filled, view.length - filled, at + filled);
+    if (bytesRead === 0) {
+      throw new InputError("ENC_SIZE", `${path}: shrank while being read (at ${at + filled}${expectedEnd ? ` of ${expectedEnd}` : ""} bytes); is a download still running?`);
+    }
+    filled += bytesRead;
   }
 }

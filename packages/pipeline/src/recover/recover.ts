@@ -1,5 +1,3 @@
-import { mkdir, readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
 import { InputError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
@@ -10,10 +8,11 @@ import { gunzipPayloads } from "./gunzip-payloads.js";
 import { KeyProvider } from "./keys.js";
 import { checkRoom, runPreflight } from "./preflight.js";
 import { settleExistingOutputs } from "./existing-outputs.js";
+import { inputsIdentity, OutputFolder } from "./output-folder.js";
 import { ReceiptBook } from "./receipts.js";
 import { recoverTogether } from "./engine.js";
 import type { VerifyMode } from "./verify.js";
-import { isPartialName } from "./temp-output.js";
+import { partialName } from "./temp-output.js";
 
 export interface RecoverOptions {
   loaded: LoadedRecipe;
@@ -25,6 +24,8 @@ export interface RecoverOptions {
   checkFolder?: boolean;
   /** "full" (default): header sha256 and card md5; "sha256": the header alone, no md5 pass. */
   verify?: VerifyMode;
+  /** Aborting stops the run at the next chunk, keeping a resume point for every unfinished file. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -32,7 +33,7 @@ export interface RecoverOptions {
  * Input problems throw before any long work; a file that fails verification is reported in the
  * summary and the others still run, so one bad download costs one re-download.
  */
-export async function recover({ loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true, verify = "full" }: RecoverOptions): Promise<RecoverSummary> {
+export async function recover({ loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true, verify = "full", signal }: RecoverOptions): Promise<RecoverSummary> {
   const started = performance.now();
   const { recipe } = loaded;
   const plan = await planRecovery(loaded, encDir);
@@ -43,7 +44,10 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     const { tasks, probe } = await runPreflight(loaded, plan.tasks, keys);
     plan.tasks = tasks;
     if (probe) onEvent({ type: "key-checked", base: keys.basePath, probe });
-    await prepareOutDir(outDir);
+    const folder = await OutputFolder.claim(outDir);
+    cleanups.push(() => folder.release());
+    const resume = await resumePoints(plan.tasks, folder, keys.basePath, `${loaded.pipeline.name}:${verify}`);
+    await folder.removeStalePartials(new Set([...resume.keys()].filter((t) => resume.get(t)!.from > 0).map((t) => partialName(t.entry.name))));
     if (loaded.pipeline.payload === "gzip") {
       const gunzipped = await gunzipPayloads(plan.tasks, outDir);
       plan.tasks = gunzipped.tasks;
@@ -59,7 +63,8 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
       extras: plan.extras,
       absentClearFiles: plan.absentClearFiles,
     });
-    const neededBytes = todo.reduce((sum, t) => sum + t.outputBytes, 0);
+    // A resumed file already has its durable part on disk.
+    const neededBytes = todo.reduce((sum, t) => sum + t.outputBytes - (resume.get(t)?.from ?? 0), 0);
     const { freeBytes } = await checkRoom(outDir, neededBytes);
     onEvent({ type: "room-checked", neededBytes, freeBytes });
 
@@ -67,9 +72,11 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     await recoverTogether(todo, {
       loaded,
       keys,
-      outDir,
       verify,
-      onStarted: (task) => onEvent({ type: "file-started", name: task.entry.name, bytes: task.outputBytes }),
+      folder,
+      resume,
+      ...(signal ? { signal } : {}),
+      onStarted: (task, resumedFrom) => onEvent({ type: "file-started", name: task.entry.name, bytes: task.outputBytes, resumedFrom }),
       onBytes: (task, bytesDone) => onEvent({ type: "file-progress", name: task.entry.name, bytesDone, bytes: task.outputBytes }),
       onFinished: async (task, outcome) => {
         const name = task.entry.name;
@@ -95,17 +102,14 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
   }
 }
 
-/** Create the output folder and clear temporary files an interrupted run left there. */
-async function prepareOutDir(outDir: string): Promise<void> {
-  try {
-    await mkdir(outDir, { recursive: true });
-    for (const name of await readdir(outDir)) {
-      if (isPartialName(name)) await rm(join(outDir, name), { force: true });
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError("OUT_NOT_WRITABLE", `${outDir}: cannot create or use the output folder (${code ?? (error as Error).message}); pass another --out`);
+/** Where each file may continue from: the durable part of a temporary output an earlier run left. */
+async function resumePoints(tasks: FileTask[], folder: OutputFolder, basePath: string, mode: string): Promise<Map<FileTask, { from: number; inputs: string }>> {
+  const points = new Map<FileTask, { from: number; inputs: string }>();
+  for (const task of tasks) {
+    const inputs = await inputsIdentity(task, basePath, mode);
+    points.set(task, { from: task.kind === "decrypt" ? await folder.resumePoint(task, inputs) : 0, inputs });
   }
+  return points;
 }
 
 /** Only a complete folder is checked as a Hugging Face model; a failed file is already reported. */

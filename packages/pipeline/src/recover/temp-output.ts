@@ -27,13 +27,30 @@ export class TempOutput {
     private direct: FileHandle | undefined,
   ) {}
 
-  static async create(outDir: string, name: string, options: { direct?: boolean } = {}): Promise<TempOutput> {
+  static async create(outDir: string, name: string, options: { direct?: boolean; resume?: boolean } = {}): Promise<TempOutput> {
     const path = join(outDir, partialName(name));
-    await rm(path, { force: true });
-    // O_EXCL refuses a symlink planted under the temporary name instead of writing through it.
-    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    // O_EXCL refuses a symlink planted under the temporary name instead of writing through it, and
+    // O_NOFOLLOW does the same for one that is continued after a crash.
+    let handle: FileHandle;
+    if (options.resume) handle = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+    else {
+      await rm(path, { force: true });
+      handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    }
     const direct = options.direct && constants.O_DIRECT ? await open(path, constants.O_WRONLY | constants.O_DIRECT | constants.O_NOFOLLOW).catch(() => undefined) : undefined;
     return new TempOutput(path, join(outDir, name), handle, direct);
+  }
+
+  /** Make what was written so far durable: the resume point a crash falls back to. */
+  async sync(): Promise<void> {
+    await this.handle.datasync();
+  }
+
+  /** Close, keeping the file for a later run to continue. */
+  async suspend(): Promise<void> {
+    await this.closeDirect();
+    await this.handle.sync();
+    await this.handle.close();
   }
 
   async write(bytes: Uint8Array, position: number): Promise<void> {

@@ -1,0 +1,118 @@
+import { constants } from "node:fs";
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { InputError } from "../errors.js";
+import type { FileTask } from "./plan.js";
+import { isPartialName, partialName } from "./temp-output.js";
+
+const STATE_DIR = ".model-recover";
+
+/** What must be unchanged for a partly written output to be continued rather than started over. */
+export interface PartialRecord {
+  name: string;
+  /** Bytes of the temporary output that are on disk (fsynced) and were produced from these inputs. */
+  durableBytes: number;
+  inputs: string;
+}
+
+/**
+ * The output folder as this tool uses it: created if needed, locked against a second run, and home
+ * to the state directory (receipts, resume records). Nothing is ever written outside it, and the state
+ * directory is refused if it is anything but a real directory (a planted symlink would lead writes out).
+ */
+export class OutputFolder {
+  private constructor(
+    readonly dir: string,
+    readonly stateDir: string,
+  ) {}
+
+  static async claim(dir: string): Promise<OutputFolder> {
+    try {
+      await mkdir(dir, { recursive: true });
+      const stateDir = join(dir, STATE_DIR);
+      await mkdir(stateDir, { recursive: true });
+      const info = await lstat(stateDir);
+      if (!info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${stateDir}: is not a folder (a symlink?); remove it and run again`);
+      await mkdir(join(stateDir, "partial"), { recursive: true });
+      const folder = new OutputFolder(dir, stateDir);
+      await folder.lock();
+      return folder;
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new InputError("OUT_NOT_WRITABLE", `${dir}: cannot create or use the output folder (${code ?? (error as Error).message}); pass another --out`);
+    }
+  }
+
+  /** One run per output folder: a lock file naming the run; a lock whose process is gone is taken over. */
+  private async lock(): Promise<void> {
+    const path = join(this.stateDir, "lock");
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+        await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
+        await handle.close();
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const holder = await readFile(path, "utf8").then((t) => JSON.parse(t) as { pid: number; host: string; started: string }).catch(() => undefined);
+        if (holder && holder.host === hostname() && isAlive(holder.pid)) {
+          throw new InputError("OUT_BUSY", `${this.dir}: another model-recover (pid ${holder.pid}, started ${holder.started}) is recovering into this folder; wait for it to finish or stop it`);
+        }
+        await rm(path, { force: true });
+      }
+    }
+  }
+
+  async release(): Promise<void> {
+    await rm(join(this.stateDir, "lock"), { force: true });
+  }
+
+  /** How far `task` may continue from: the durable bytes of its temporary output, if made from the same inputs. */
+  async resumePoint(task: FileTask, inputs: string): Promise<number> {
+    const record = await readFile(this.recordPath(task.entry.name), "utf8").then((t) => JSON.parse(t) as PartialRecord).catch(() => undefined);
+    if (!record || record.inputs !== inputs || record.name !== task.entry.name) return 0;
+    const temp = await lstat(join(this.dir, partialName(task.entry.name))).catch(() => undefined);
+    return temp?.isFile() && temp.size >= record.durableBytes && record.durableBytes <= task.outputBytes ? record.durableBytes : 0;
+  }
+
+  async saveProgress(record: PartialRecord): Promise<void> {
+    const path = this.recordPath(record.name);
+    await writeFile(`${path}.tmp`, JSON.stringify(record));
+    await rename(`${path}.tmp`, path);
+  }
+
+  async forget(name: string): Promise<void> {
+    await rm(this.recordPath(name), { force: true });
+  }
+
+  /** Temporary files no resumable task will continue: left by a crash, or from other inputs. */
+  async removeStalePartials(keep: Set<string>): Promise<void> {
+    for (const name of await readdir(this.dir)) {
+      if (isPartialName(name) && !keep.has(name)) await rm(join(this.dir, name), { force: true });
+    }
+  }
+
+  private recordPath(name: string): string {
+    return join(this.stateDir, "partial", `${encodeURIComponent(name)}.json`);
+  }
+}
+
+/** The identity of a task's inputs: a resumed file must come from the very same download and base. */
+export async function inputsIdentity(task: FileTask, basePath: string, extra: string): Promise<string> {
+  const ident = async (path: string) => {
+    const info = await stat(path).catch(() => undefined);
+    return info ? `${info.size}:${info.mtimeMs}:${info.ino}` : "absent";
+  };
+  return [await ident(task.source), await ident(basePath), task.sha256 ?? "", task.entry.md5 ?? "", extra].join("|");
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

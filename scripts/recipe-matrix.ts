@@ -1,0 +1,32 @@
+// node --conditions=source --import tsx scripts/recipe-matrix.ts [--manifests <dir>] [--github-output]
+// Prints the recover workflow's matrix, {"include":[{"recipe","title","real"}, ...]}, one entry per
+// recipe in manifests/, each validated first. With --github-output it also appends to $GITHUB_OUTPUT:
+// `matrix` (every recipe), `real` (only those needing real base weights) and `has-real` (true|false),
+// since a job-level `if:` cannot see `matrix.real`.
+import { appendFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { bundledManifestsDir } from "@model-recover/pipeline";
+import { realOnly, recipeMatrix } from "./recipe-matrix-lib.js";
+
+const { values } = parseArgs({
+  options: {
+    manifests: { type: "string" },
+    "github-output": { type: "boolean", default: false },
+  },
+});
+
+try {
+  const matrix = await recipeMatrix(values.manifests ? resolve(values.manifests) : bundledManifestsDir);
+  const json = JSON.stringify(matrix);
+  process.stdout.write(`${json}\n`);
+  if (values["github-output"]) {
+    const outputFile = process.env.GITHUB_OUTPUT;
+    if (!outputFile) throw new Error("--github-output: GITHUB_OUTPUT is not set (it is set inside a GitHub Actions step)");
+    const real = realOnly(matrix);
+    await appendFile(outputFile, `matrix=${json}\nreal=${JSON.stringify(real)}\nhas-real=${real.include.length > 0}\n`);
+  }
+} catch (error) {
+  process.stderr.write(`recipe-matrix: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}
