@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { packRelease, type Recipe, type RecipeFile } from "@model-recover/pipeline";
+import { loadPipeline, packRelease, type PipelineDefinition, type Recipe, type RecipeFile } from "@model-recover/pipeline";
 import { xorshift32Bytes } from "@model-recover/xor-core";
 
 export interface SyntheticReleaseOptions {
@@ -26,7 +26,6 @@ export interface SyntheticRelease {
 export const DEFAULT_BYTES_PER_GB = 1000;
 /** A base smaller than one key chunk (10 MiB), so every file wraps the key; the odd 123 leaves it unaligned. */
 const BASE_BYTES = 1024 * 1024 + 123;
-/** pack makes `.enc` releases keyed by one file, whatever base the recipe's own release uses. */
 const BASE_FILE_NAME = "consolidated.00.pth";
 /** A file whose size the recipe does not know and that has no sibling of known size. */
 const UNKNOWN_FILE_BYTES = 1000;
@@ -44,15 +43,16 @@ export async function buildSyntheticRelease(options: SyntheticReleaseOptions): P
   const seed = options.seed ?? 1;
   const modelDir = join(outDir, "model");
   const encDir = join(outDir, "release");
-  const basePath = join(outDir, "base", BASE_FILE_NAME);
   const recipePath = join(outDir, "recipe.json");
   const recoveredDir = join(outDir, "recovered");
   for (const stale of [modelDir, encDir, join(outDir, "base"), recipePath, recoveredDir]) await rm(stale, { recursive: true, force: true });
   await mkdir(modelDir, { recursive: true });
   await mkdir(join(outDir, "base"), { recursive: true });
-  await writeFile(basePath, xorshift32Bytes(seed, BASE_BYTES));
 
   const sizes = new Map(recipe.files.map((file) => [file.name, scaledSize(file, recipe.files, bytesPerGB)]));
+  // The recipe's own format, with a base of the kind it is keyed by.
+  const pipeline = await loadPipeline(recipe.pipeline, recipe.name);
+  const basePath = await syntheticBase(pipeline, recipe, sizes, join(outDir, "base"), seed);
   for (const [position, file] of recipe.files.entries()) {
     await writeFile(join(modelDir, file.name), syntheticContent(file, recipe, sizes, seed + 1 + position));
   }
@@ -62,8 +62,9 @@ export async function buildSyntheticRelease(options: SyntheticReleaseOptions): P
     basePath,
     outDir: encDir,
     name: `${recipe.name.slice(0, 90)}-synthetic`,
+    format: pipeline.name,
     title: `${recipe.title.slice(0, 180)} (synthetic)`,
-    baseTitle: `synthetic ${BASE_FILE_NAME} (${BASE_BYTES} seeded bytes)`,
+    baseTitle: `synthetic base for ${recipe.name} (seeded bytes)`,
     ...(recipe.prompt ? { prompt: recipe.prompt } : {}),
     clear: recipe.files.filter((file) => file.clear).map((file) => file.name),
     recipePath,
@@ -126,4 +127,23 @@ function weightIndex(indexName: string, files: RecipeFile[], sizes: Map<string, 
 function extensionOf(name: string): string {
   const dot = name.lastIndexOf(".");
   return dot > 0 ? name.slice(dot) : "";
+}
+
+/**
+ * A seeded base of the kind the format is keyed by: one file (big enough for a prefix key, spec §3),
+ * or a folder holding a same-named file for each payload but those the format copies (spec §2); every
+ * other base file is shorter than its payload, so the zero padding is exercised.
+ */
+async function syntheticBase(pipeline: PipelineDefinition, recipe: Recipe, sizes: Map<string, number>, dir: string, seed: number): Promise<string> {
+  if (pipeline.key.material === "base-folder") {
+    for (const [position, file] of recipe.files.entries()) {
+      if (file.clear || pipeline.key.copyWithoutBase?.includes(file.name)) continue;
+      const size = sizes.get(file.name) ?? 1;
+      await writeFile(join(dir, file.name), xorshift32Bytes(seed + 1000 + position, position % 2 ? size : Math.ceil(size / 2)));
+    }
+    return dir;
+  }
+  const path = join(dir, BASE_FILE_NAME);
+  await writeFile(path, xorshift32Bytes(seed, (pipeline.key.prefixBytes ?? 0) + BASE_BYTES));
+  return path;
 }

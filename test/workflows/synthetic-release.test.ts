@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadRecipe, type Recipe } from "@model-recover/pipeline";
+import { loadRecipe, recipeNames, type Recipe } from "@model-recover/pipeline";
 import { buildSyntheticRelease } from "../../scripts/synthetic-release-lib.js";
 import { modelRecover, repoRoot } from "../support/cli.js";
 import { runScript } from "../support/script.js";
@@ -73,4 +73,23 @@ describe("scripts/synthetic-release.ts on manifests/belle-13b-2m.json", () => {
       await rm(again, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("a synthetic release of every recipe's shape, in the recipe's own format", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mr-synthetic-all-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("recovers for each recipe in manifests/, every file verified", async () => {
+    for (const name of await recipeNames()) {
+      const { recipe } = await loadRecipe(name);
+      const made = await buildSyntheticRelease({ recipe, outDir: join(dir, name), bytesPerGB: SCALE });
+      expect(made.recipe.pipeline, name).toBe(recipe.pipeline);
+      const run = await modelRecover(made.recoverArgs);
+      expect(run.code, `${name}: ${run.stderr}`).toBe(0);
+      expect(run.stdout, name).toMatch(new RegExp(`All ${recipe.files.length} files of .* verified`));
+    }
+  }, 300_000);
 });
