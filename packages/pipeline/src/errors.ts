@@ -63,3 +63,11 @@ export class InterruptedError extends RecoverError {
     super(`interrupted${unfinished.length ? `; ${unfinished.join(", ")} will continue where they stopped` : ""}: run the same command again to resume`);
   }
 }
+
+/** Disk errors met while writing to the output folder, as the user can act on them. */
+export function explainWriteError(error: unknown, outDir: string): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") return new InputError("NO_ROOM", `${outDir}: the disk filled up while writing; free some space and run again (verified files are kept)`);
+  if (code === "EROFS" || code === "EACCES" || code === "EPERM") return new InputError("OUT_NOT_WRITABLE", `${outDir}: cannot write there any more (${code}); check the folder's permissions or pass another --out`);
+  return error;
+}

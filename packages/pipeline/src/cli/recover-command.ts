@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { OutputStore } from "../cache/output-store.js";
 import { receiptOf, writeReceipt } from "../cache/run-receipt.js";
-import { VerificationError } from "../errors.js";
+import { InputError, VerificationError, type InputErrorCode } from "../errors.js";
 import type { RecoverSummary } from "../recover/events.js";
 import type { VerifyMode } from "../recover/verify.js";
 import { loadRecipe } from "../recipe/load-recipe.js";
@@ -88,6 +88,9 @@ async function recoverRecipe(recipeName: string, flags: RecoverFlags, context: C
   const summary = await recover({ loaded, encDir: paths.enc, basePath: paths.base, outDir: paths.out, onEvent: createProgress(context.stderr), verify: flags.verify, ...(context.signal ? { signal: context.signal } : {}) });
   context.stdout.write(formatSummary(summary, loaded.recipe, paths.out));
   if (!summary.ok) {
+    // A file lost to the disk or to a download that changed under us is bad input, not a bad file.
+    const inputProblem = summary.files.find((f) => f.status === "failed" && f.code !== "VERIFY_FAILED");
+    if (inputProblem?.status === "failed") throw new InputError(inputProblem.code as InputErrorCode, inputProblem.message);
     const failed = summary.files.flatMap((f) => (f.status === "failed" ? [f.name] : []));
     const what = failed.length > 0 ? `${failed.length} of ${summary.files.length} files did not verify: ${failed.join(", ")}` : `the folder check failed: ${summary.folderProblems.join("; ")}`;
     throw new VerificationError(failed[0] ?? paths.out, `${what}; see the lines above for why and what to do`);

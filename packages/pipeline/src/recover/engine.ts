@@ -1,6 +1,6 @@
 import { HashPool } from "@model-recover/md5-manifest";
 import { KEY_CHUNK_BYTES, XorKernel } from "@model-recover/xor-core";
-import { InputError, InterruptedError } from "../errors.js";
+import { explainWriteError, InterruptedError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { FileJob } from "./file-job.js";
 import { KeyCache } from "./key-cache.js";
@@ -73,6 +73,13 @@ export async function recoverTogether(tasks: FileTask[], options: EngineOptions)
       throw new InterruptedError(unfinished.map((job) => job.task.entry.name));
     }
     await Promise.all(finishing);
+  } catch (error) {
+    // An interruption keeps what it suspended. A failure of the run itself (a full disk while saving
+    // receipts, say) leaves no temporary file unaccounted for: every file in progress is removed.
+    if (error instanceof InterruptedError) throw error;
+    await Promise.allSettled(finishing);
+    await Promise.allSettled(jobs.filter((job) => !job.finished).map((job) => job.abandon()));
+    throw error;
   } finally {
     await hashes.close();
   }
@@ -95,6 +102,7 @@ async function step(job: FileJob, chunk: number, keys: KeyCache, options: Engine
 }
 
 async function finish(job: FileJob, options: EngineOptions): Promise<void> {
+  job.finished = true;
   let outcome: FileOutcome;
   try {
     const digests = await job.settle();
@@ -104,17 +112,10 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
     outcome = { ok: true, file: { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks } };
   } catch (error) {
     await job.output?.discard();
-    outcome = { ok: false, error: explain(error, options.folder.dir) };
+    outcome = { ok: false, error: explainWriteError(error, options.folder.dir) };
   }
   await options.folder.forget(job.task.entry.name);
   await options.onFinished(job.task, outcome);
-}
-
-function explain(error: unknown, outDir: string): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOSPC") return new InputError("NO_ROOM", `${outDir}: the disk filled up while writing; free some space and run again (verified files are kept)`);
-  if (code === "EROFS" || code === "EACCES" || code === "EPERM") return new InputError("OUT_NOT_WRITABLE", `${outDir}: cannot write there any more (${code}); check the folder's permissions or pass another --out`);
-  return error;
 }
 
 async function eachWithLimit<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {

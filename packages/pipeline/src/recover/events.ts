@@ -13,7 +13,7 @@ export type RecoverEvent =
 
 export type FileStatus =
   | { status: "verified"; file: VerifiedFile; reused: boolean }
-  | { status: "failed"; name: string; bytes: number; message: string };
+  | { status: "failed"; name: string; bytes: number; message: string; code: string };
 
 export interface RecoverSummary {
   recipe: string;

@@ -31,6 +31,8 @@ export class FileJob {
   output?: TempOutput;
   /** Chunks whose pieces have all been read, XORed and handed to the hashes and the disk. */
   chunksDone = 0;
+  /** Verification and publishing have begun; the file is no longer the engine's to clean up. */
+  finished = false;
   private streams: { algorithm: "md5" | "sha256"; hash: PooledHash }[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private bytesDone = 0;
@@ -116,6 +118,15 @@ export class FileJob {
     if (this.error !== undefined || !this.output) return;
     await this.output.sync();
     await this.shared.folder.saveProgress({ name: this.task.entry.name, durableBytes: this.chunksDone * KEY_CHUNK_BYTES, inputs: this.inputs });
+  }
+
+  /** Give up on this file: wait for its writes, then remove its temporary output and resume record. */
+  async abandon(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+    await this.input?.close().catch(() => undefined);
+    await this.earlier?.close().catch(() => undefined);
+    await this.output?.discard();
+    await this.shared.folder.forget(this.task.entry.name).catch(() => undefined);
   }
 
   /** Stop for now (Ctrl-C): checkpoint, and keep the temporary output for the next run. */

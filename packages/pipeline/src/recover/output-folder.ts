@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
-import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, link, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { InputError } from "../errors.js";
 import type { FileTask } from "./plan.js";
 import { isPartialName, partialName } from "./temp-output.js";
@@ -40,19 +40,31 @@ export class OutputFolder {
       return folder;
     } catch (error) {
       if (error instanceof InputError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new InputError("OUT_NOT_WRITABLE", `${dir}: cannot create or use the output folder (${code ?? (error as Error).message}); pass another --out`);
+      const code = await trueCause(dir, error as NodeJS.ErrnoException);
+      throw new InputError("OUT_NOT_WRITABLE", `${dir}: cannot create or use the output folder (${code}); pass another --out`);
     }
   }
 
-  /** One run per output folder: a lock file naming the run; a lock whose process is gone is taken over. */
+  /**
+   * One run per output folder: a lock file naming the run; a lock whose process is gone is taken over.
+   * The lock appears with its content in one step (a link of a finished file), so another run never
+   * reads a half-written lock and mistakes it for a stale one.
+   */
   private async lock(): Promise<void> {
     const path = join(this.stateDir, "lock");
+    const mine = join(this.stateDir, `lock.${process.pid}`);
+    await writeFile(mine, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
+    try {
+      await this.takeLock(mine, path);
+    } finally {
+      await rm(mine, { force: true });
+    }
+  }
+
+  private async takeLock(mine: string, path: string): Promise<void> {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-        await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
-        await handle.close();
+        await link(mine, path);
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
@@ -115,4 +127,18 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * A recursive mkdir on a read-only file system reports ENOENT; asking the nearest folder that exists
+ * whether it can be written to gives the cause a user can act on (EROFS, EACCES).
+ */
+async function trueCause(dir: string, error: NodeJS.ErrnoException): Promise<string> {
+  if (error.code !== "ENOENT") return error.code ?? error.message;
+  let ancestor = dirname(dir);
+  while (!(await stat(ancestor).catch(() => undefined)) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
+  return access(ancestor, constants.W_OK).then(
+    () => "ENOENT",
+    (denied: NodeJS.ErrnoException) => denied.code ?? "ENOENT",
+  );
 }

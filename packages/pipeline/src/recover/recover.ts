@@ -1,5 +1,5 @@
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
-import { InputError, VerificationError } from "../errors.js";
+import { explainWriteError, InputError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import type { FileStatus, RecoverEvent, RecoverSummary } from "./events.js";
 import { planRecovery, type FileTask } from "./plan.js";
@@ -89,13 +89,15 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
         const { error } = outcome;
         if (!(error instanceof VerificationError) && !(error instanceof InputError)) throw error;
         onEvent({ type: "file-failed", name, message: error.message });
-        results.set(name, { status: "failed", name, bytes: task.outputBytes, message: error.message });
+        results.set(name, { status: "failed", name, bytes: task.outputBytes, message: error.message, code: error.code });
       },
     });
     const files = plan.tasks.map((t) => results.get(t.entry.name)!);
     const folderProblems = checkFolder ? await folderCheck(outDir, files) : [];
     const ok = files.every((f) => f.status === "verified") && folderProblems.length === 0;
     return { recipe: recipe.name, outDir, files, extras: plan.extras, absentClearFiles: plan.absentClearFiles, folderProblems, verify, ok, seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    throw explainWriteError(error, outDir);
   } finally {
     await keys.close();
     for (const cleanup of cleanups) await cleanup();

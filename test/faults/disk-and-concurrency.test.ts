@@ -1,0 +1,116 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
+import { modelRecover, startModelRecover, system } from "../support/cli.js";
+
+// Real full and read-only file systems need tmpfs mounts, so root on Linux; CI runs as root.
+const canMount = process.platform === "linux" && process.getuid?.() === 0;
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const partialsIn = async (dir: string) => (await readdir(dir).catch(() => [])).filter((n) => n.endsWith(".model-recover-partial"));
+
+describe("runs that share an output folder, disks that fill up or refuse writes, inputs that change", () => {
+  let dir: string;
+  let release: BuiltRelease;
+  let plainList: string;
+  const mounts: string[] = [];
+  const args = (out: string, enc = release.encDir) => ["recover", release.recipePath, "--base", release.basePath, "--enc", enc, "--out", out];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mr-faults-"));
+    release = await buildBelleShapedRelease(join(dir, "inputs"), { shardBytes: 300_000_000 });
+    plainList = join(dir, "plain.md5");
+    await writeFile(plainList, (await system("sh", ["-c", "md5sum ./*"], release.plainDir)).stdout);
+  }, 120_000);
+  afterAll(async () => {
+    for (const mount of mounts) execFileSync("umount", ["-l", mount]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function tmpfs(name: string, options: string): Promise<string> {
+    const mount = join(dir, name);
+    await mkdir(mount, { recursive: true });
+    execFileSync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", mount]);
+    mounts.push(mount);
+    return mount;
+  }
+
+  it("refuses a second run on the same output folder while the first runs, and the first completes", async () => {
+    const out = join(dir, "shared-out");
+    const first = startModelRecover(args(out));
+    await until(() => existsSync(join(out, ".model-recover", "lock")));
+    // Hold the first run still, so the second surely meets it mid-run.
+    first.child.kill("SIGSTOP");
+    const second = await modelRecover(args(out));
+    first.child.kill("SIGCONT");
+    expect(second.code).toBe(6);
+    expect(second.stderr).toMatch(/\nmodel-recover: .*shared-out: another model-recover \(pid \d+, started .*\) is recovering into this folder; wait for it to finish or stop it\n$/);
+    const done = await first.done;
+    expect(done.code, done.stderr).toBe(0);
+    expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
+  }, 60_000);
+
+  it("lets runs into different folders share the same inputs", async () => {
+    const runs = [startModelRecover(args(join(dir, "out-a"))), startModelRecover(args(join(dir, "out-b")))];
+    for (const run of runs) expect((await run.done).code).toBe(0);
+    for (const out of ["out-a", "out-b"]) expect((await system("md5sum", ["-c", plainList], join(dir, out))).code).toBe(0);
+  }, 60_000);
+
+  it("fails one file whose .enc shrinks during the run, names it, and keeps nothing of it", async () => {
+    const enc = join(dir, "shrinking-enc");
+    await system("cp", ["-r", release.encDir, enc], dir);
+    const shard = (await readdir(enc)).find((n) => n.startsWith("pytorch_model-00001"))!;
+    const out = join(dir, "shrink-out");
+    const run = startModelRecover(args(out, enc));
+    await until(async () => (await partialsIn(out)).length > 0);
+    await truncate(join(enc, shard), 50_000_000);
+    const done = await run.done;
+    expect(done.code).toBe(4);
+    expect(done.stderr).toMatch(/model-recover: .*pytorch_model-00001-of-00003\.bin\..*\.enc: shrank while being read \(at \d+ of \d+ bytes\); is a download still running\?/);
+    expect(await readdir(out)).not.toContain("pytorch_model-00001-of-00003.bin");
+    expect(await partialsIn(out)).toEqual([]);
+  }, 60_000);
+
+  it.runIf(canMount)("stops with a clear error when the disk fills up during the run, and keeps no partial file", async () => {
+    const disk = await tmpfs("small-disk", "size=340m");
+    const out = join(disk, "out");
+    const run = startModelRecover(args(out));
+    await until(async () => (await partialsIn(out)).length > 0);
+    // Someone else fills the disk after the room check passed.
+    await system("dd", ["if=/dev/zero", `of=${join(disk, "filler")}`, "bs=1M", "count=300"], disk);
+    const done = await run.done;
+    expect(done.code).toBe(4);
+    expect(done.stderr).toMatch(/model-recover: .*out: the disk filled up while writing; free some space and run again \(verified files are kept\)/);
+    expect(await partialsIn(out)).toEqual([]);
+    await rm(join(disk, "filler"));
+    const again = await modelRecover(args(out));
+    expect(again.code, again.stderr).toBe(0);
+    expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
+  }, 60_000);
+
+  it.runIf(canMount)("refuses a read-only output folder before any work", async () => {
+    const readOnly = await tmpfs("read-only", "ro,size=1m");
+    const run = await modelRecover(args(join(readOnly, "out")));
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/\nmodel-recover: .*read-only\/out: cannot create or use the output folder \(EROFS\); pass another --out\n$/);
+  });
+
+  it.runIf(canMount)("refuses an output folder too small for the outputs, saying how much is needed and free", async () => {
+    const tiny = await tmpfs("tiny", "size=8m");
+    const run = await modelRecover(args(join(tiny, "out")));
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/not enough room: the outputs need \d+(\.\d)? MB \(\d+ bytes\) but only \d+(\.\d)? MB \(\d+ bytes\) is free/);
+    expect(await readdir(join(tiny, "out"))).toEqual([".model-recover"]);
+  });
+});

@@ -1,0 +1,83 @@
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
+import { startModelRecover, system } from "../support/cli.js";
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Resume points every 10 MB, so that kills at any moment leave something to continue from. */
+const env = { MODEL_RECOVER_CHECKPOINT_MB: "10" };
+const KILLS = 6;
+
+describe("a recovery killed with SIGKILL at any moment resumes until done", () => {
+  let dir: string;
+  let release: BuiltRelease;
+  let plainList: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mr-kill-"));
+    release = await buildBelleShapedRelease(join(dir, "inputs"), { shardBytes: 300_000_000 });
+    plainList = join(dir, "plain.md5");
+    await writeFile(plainList, (await system("sh", ["-c", "md5sum ./*"], release.plainDir)).stdout);
+  }, 120_000);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("continues each file from its last durable point, never from further back, and the result verifies", async () => {
+    const out = join(dir, "out");
+    const args = ["recover", release.recipePath, "--base", release.basePath, "--enc", release.encDir, "--out", out];
+    const resumedAt = new Map<string, number[]>();
+    let kills = 0;
+    for (let run = 0; run < KILLS + 1; run++) {
+      const { child, done } = startModelRecover(args, { env });
+      // Spread over startup, preflight and the XOR itself (the whole run takes about 0.9 s here).
+      const timer = run < KILLS ? setTimeout(() => child.kill("SIGKILL"), 380 + ((run * 173) % 420)) : undefined;
+      const result = await done;
+      clearTimeout(timer);
+      for (const [, name, bytes] of result.stderr.matchAll(/resuming (\S+) from .*\((\d+) bytes; rehashing/g)) {
+        resumedAt.set(name!, [...(resumedAt.get(name!) ?? []), Number(bytes)]);
+      }
+      if (result.signal === "SIGKILL") kills++;
+      else {
+        expect(result.stderr).not.toMatch(/unexpected error/);
+        expect(result.code, result.stderr).toBe(0);
+        if (run >= KILLS) break;
+      }
+    }
+    expect(kills).toBeGreaterThan(0);
+    expect(resumedAt.size, "some file resumed").toBeGreaterThan(0);
+    // Bounded work: a later run never resumes a file from further back than an earlier one did.
+    for (const [name, points] of resumedAt) expect(points, name).toEqual([...points].sort((a, b) => a - b));
+    const check = await system("md5sum", ["-c", plainList], out);
+    expect(check.code, check.stdout).toBe(0);
+    expect((await readdir(out)).filter((n) => n.includes("partial"))).toEqual([]);
+    expect(await readdir(join(out, ".model-recover", "partial"))).toEqual([]);
+    expect(await readdir(dir)).toEqual(["inputs", "out", "plain.md5"]);
+  }, 180_000);
+
+  it("stops cleanly on Ctrl-C, says how to resume, and the next run continues", async () => {
+    const out = join(dir, "out-interrupted");
+    const args = ["recover", release.recipePath, "--base", release.basePath, "--enc", release.encDir, "--out", out];
+    const { child, done } = startModelRecover(args, { env });
+    // Interrupt once the run has made something durable, as a user would some minutes in.
+    await until(async () => (await readdir(join(out, ".model-recover", "partial")).catch(() => [])).length > 0);
+    child.kill("SIGINT");
+    const stopped = await done;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toMatch(/model-recover: interrupted; .* will continue where they stopped: run the same command again to resume/);
+    expect(await readdir(out)).not.toContain("pytorch_model-00001-of-00003.bin");
+    const { done: again } = startModelRecover(args, { env });
+    const resumed = await again;
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming pytorch_model-0000\d-of-00003\.bin from/);
+    expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
+  }, 60_000);
+});
+
