@@ -31,10 +31,11 @@ export class OutputFolder {
     try {
       await mkdir(dir, { recursive: true });
       const stateDir = join(dir, STATE_DIR);
-      await mkdir(stateDir, { recursive: true });
-      const info = await lstat(stateDir);
-      if (!info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${stateDir}: is not a folder (a symlink?); remove it and run again`);
-      await mkdir(join(stateDir, "partial"), { recursive: true });
+      for (const folder of [stateDir, join(stateDir, "partial")]) {
+        await mkdir(folder, { recursive: true });
+        const info = await lstat(folder);
+        if (!info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${folder}: is not a folder (a symlink?); remove it and run again`);
+      }
       const folder = new OutputFolder(dir, stateDir);
       await folder.lock();
       return folder;
@@ -53,7 +54,7 @@ export class OutputFolder {
   private async lock(): Promise<void> {
     const path = join(this.stateDir, "lock");
     const mine = join(this.stateDir, `lock.${process.pid}`);
-    await writeFile(mine, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
+    await writeFresh(mine, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
     try {
       await this.takeLock(mine, path);
     } finally {
@@ -91,7 +92,7 @@ export class OutputFolder {
 
   async saveProgress(record: PartialRecord): Promise<void> {
     const path = this.recordPath(record.name);
-    await writeFile(`${path}.tmp`, JSON.stringify(record));
+    await writeFresh(`${path}.tmp`, JSON.stringify(record));
     await rename(`${path}.tmp`, path);
   }
 
@@ -141,4 +142,10 @@ async function trueCause(dir: string, error: NodeJS.ErrnoException): Promise<str
     () => "ENOENT",
     (denied: NodeJS.ErrnoException) => denied.code ?? "ENOENT",
   );
+}
+
+/** Write a new file, never through whatever (a planted symlink) was at its name; rename then replaces atomically. */
+export async function writeFresh(path: string, text: string): Promise<void> {
+  await rm(path, { force: true });
+  await writeFile(path, text, { flag: "wx" });
 }

@@ -1,5 +1,6 @@
-import { lstat, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFresh } from "./output-folder.js";
 
 /** What was verified about one output file, and the stat that says it has not changed since. */
 export interface Receipt {
@@ -62,7 +63,7 @@ export class ReceiptBook {
     const dir = join(this.outDir, RECEIPT_DIR);
     await mkdir(dir, { recursive: true });
     const temp = join(dir, `${RECEIPT_FILE}.${process.pid}.tmp`);
-    await writeFile(temp, JSON.stringify([...this.receipts.values()], null, 2) + "\n");
+    await writeFresh(temp, JSON.stringify([...this.receipts.values()], null, 2) + "\n");
     await rename(temp, join(dir, RECEIPT_FILE));
   }
 }
