@@ -48,7 +48,9 @@ describe("hostile recipes and planted files: rejected or defused, and nothing ou
   const hostileNames = ["../escape.bin", "../../outside/victim.txt", "a/b.bin", "a\\b.bin", "x\u0000y", "/etc/passwd", "C:evil", "con.json", "NUL", "lpt1.txt", "trailing.", ""];
   for (const name of hostileNames) {
     it(`rejects a file named ${JSON.stringify(name)} with exit 3, naming the JSON path`, async () => {
-      const recipe = await variant(`name-${createHash("md5").update(name).digest("hex")}`, (r) => void (r.files[1]!.name = name));
+      const recipe = await variant(`name-${createHash("md5").update(name).digest("hex")}`, (r) => {
+        r.files[1]!.name = name;
+      });
       const out = join(dir, "out-name");
       const run = await recoverWith(recipe, out);
       expect(run.code).toBe(3);
@@ -60,9 +62,15 @@ describe("hostile recipes and planted files: rejected or defused, and nothing ou
 
   it("rejects absurd sizes, duplicate and case-folded names, and deep nesting with exit 3", async () => {
     const cases: [string, (r: Recipe) => unknown, RegExp][] = [
-      ["huge-size", (r) => void (r.files[1]!.size = 2 ** 52), /\/files\/1\/size: .* must be a whole number of bytes|maximum/],
-      ["duplicate", (r) => void (r.files[2]!.name = r.files[1]!.name), /appears twice/],
-      ["case-folded", (r) => void (r.files[2]!.name = r.files[1]!.name.toUpperCase()), /only in case/],
+      ["huge-size", (r) => {
+          r.files[1]!.size = 2 ** 52;
+        }, /\/files\/1\/size: .* must be a whole number of bytes|maximum/],
+      ["duplicate", (r) => {
+          r.files[2]!.name = r.files[1]!.name;
+        }, /appears twice/],
+      ["case-folded", (r) => {
+          r.files[2]!.name = r.files[1]!.name.toUpperCase();
+        }, /only in case/],
       ["ten-thousand-and-one", (r) => ({ ...r, files: Array.from({ length: 10_001 }, (_, i) => ({ name: `f${i}`, md5: null, encMd5: null })) }), /\/files: .*must NOT have more than 10000 items/],
     ];
     for (const [name, change, message] of cases) {
