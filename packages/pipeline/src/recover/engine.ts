@@ -19,8 +19,11 @@ const SLOT_BYTES = KEY_CHUNK_BYTES / 4;
 const SLOT_COUNT = 16;
 /** Files whose chunk is being read at once; more only adds seeks. */
 const FILES_IN_FLIGHT = 4;
-/** Key chunks in memory: one per file in flight (a base folder keys each file) and a read-ahead. */
-const KEY_BUFFERS = FILES_IN_FLIGHT + 2;
+/**
+ * Key chunks in memory: one shared key needs the chunk in use, the next and one to spare; a base
+ * folder keys each file, so one per file in flight and a read-ahead. Fewer buffers, fewer pages touched.
+ */
+const keyBuffersFor = (loaded: LoadedRecipe) => (loaded.pipeline.key.material === "base-folder" ? FILES_IN_FLIGHT + 2 : 3);
 /**
  * How much work a crash may cost per file: every this many chunks each file's output is made durable
  * and its progress recorded (MODEL_RECOVER_CHECKPOINT_MB tunes it; tests crash small files).
@@ -50,10 +53,11 @@ export interface EngineOptions {
  * write, all overlapped. Each file is verified and published as soon as its last chunk is done.
  */
 export async function recoverTogether(tasks: FileTask[], options: EngineOptions): Promise<void> {
-  const keyBytes = KeyCache.bytesFor(KEY_BUFFERS);
+  const keyBuffers = keyBuffersFor(options.loaded);
+  const keyBytes = KeyCache.bytesFor(keyBuffers);
   const kernel = new XorKernel(keyBytes + SLOT_BYTES * SLOT_COUNT);
   const hashes = new HashPool(kernel.buffer);
-  const keys = new KeyCache(kernel, 0, KEY_BUFFERS);
+  const keys = new KeyCache(kernel, 0, keyBuffers);
   const shared = { folder: options.folder, kernel, hashes, slots: new SlotPool(keyBytes, SLOT_BYTES, SLOT_COUNT), outDir: options.folder.dir, verify: options.verify, onBytes: options.onBytes };
   // Biggest first: their hash streams are spread over the threads first, which balances them best.
   const jobs = [...tasks]
