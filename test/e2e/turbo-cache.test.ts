@@ -67,6 +67,15 @@ describe("pnpm recover through turbo: recoveries cached by the identity of their
     expect((await md5Check()).code).toBe(0);
   }, 120_000);
 
+  it("never leaves a receipt without its files: with the output and the store gone, a hit recovers again", async () => {
+    await rm(out, { recursive: true, force: true });
+    await rm(env.MODEL_RECOVER_STORE!, { recursive: true, force: true });
+    const run = await recover();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/missing from .* and from the output store; recovering again/);
+    expect((await md5Check()).code).toBe(0);
+  }, 120_000);
+
   it("misses when the base differs or the recipe is edited", async () => {
     const base = join(dir, "consolidated.00.pth");
     await cp(join(repoRoot, "demo", "base", "consolidated.00.pth"), base);
