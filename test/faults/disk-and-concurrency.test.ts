@@ -82,6 +82,21 @@ describe("runs that share an output folder, disks that fill up or refuse writes,
     expect(await partialsIn(out)).toEqual([]);
   }, 60_000);
 
+  it("stops with a clear error when the base shrinks during the run, and keeps no partial file", async () => {
+    // A base longer than the shards, so key chunks are still being read when it shrinks.
+    const big = await buildBelleShapedRelease(join(dir, "big-base"), { shardBytes: 200_000_000, baseBytes: 150_000_000 });
+    const base = join(dir, "shrinking-base.pth");
+    await system("cp", [big.basePath, base], dir);
+    const out = join(dir, "base-shrink-out");
+    const run = startModelRecover(["recover", big.recipePath, "--base", base, "--enc", big.encDir, "--out", out]);
+    await until(async () => (await partialsIn(out)).length > 0);
+    await truncate(base, 1000);
+    const done = await run.done;
+    expect(done.code, done.stderr).toBe(4);
+    expect(done.stderr).toMatch(/model-recover: .*shrinking-base\.pth: base checkpoint shrank while in use .*; the base must not change while a recovery runs/);
+    expect(await partialsIn(out)).toEqual([]);
+  }, 60_000);
+
   it.runIf(canMount)("stops with a clear error when the disk fills up during the run, and keeps no partial file", async () => {
     const disk = await tmpfs("small-disk", "size=340m");
     const out = join(disk, "out");
@@ -90,7 +105,7 @@ describe("runs that share an output folder, disks that fill up or refuse writes,
     // Someone else fills the disk after the room check passed.
     await system("dd", ["if=/dev/zero", `of=${join(disk, "filler")}`, "bs=1M", "count=300"], disk);
     const done = await run.done;
-    expect(done.code).toBe(4);
+    expect(done.code, done.stderr).toBe(4);
     expect(done.stderr).toMatch(/model-recover: .*out: the disk filled up while writing; free some space and run again \(verified files are kept\)/);
     expect(await partialsIn(out)).toEqual([]);
     await rm(join(disk, "filler"));

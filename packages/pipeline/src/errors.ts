@@ -30,7 +30,8 @@ export type InputErrorCode =
   | "BASE_WRONG"
   | "NO_ROOM"
   | "OUT_NOT_WRITABLE"
-  | "OUT_BUSY";
+  | "OUT_BUSY"
+  | "BASE_CHANGED";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
 export class InputError extends RecoverError {

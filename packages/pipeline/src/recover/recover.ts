@@ -1,4 +1,5 @@
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
+import { KeyError } from "@model-recover/xor-core";
 import { explainWriteError, InputError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import type { FileStatus, RecoverEvent, RecoverSummary } from "./events.js";
@@ -97,6 +98,7 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     const ok = files.every((f) => f.status === "verified") && folderProblems.length === 0;
     return { recipe: recipe.name, outDir, files, extras: plan.extras, absentClearFiles: plan.absentClearFiles, folderProblems, verify, ok, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
+    if (error instanceof KeyError) throw new InputError("BASE_CHANGED", `${error.message}; the base must not change while a recovery runs: run again once it is complete`);
     throw explainWriteError(error, outDir);
   } finally {
     await keys.close();
