@@ -58,7 +58,7 @@ export async function recoverTogether(tasks: FileTask[], options: EngineOptions)
   const kernel = new XorKernel(keyBytes + SLOT_BYTES * SLOT_COUNT);
   const hashes = new HashPool(kernel.buffer);
   const keys = new KeyCache(kernel, 0, keyBuffers);
-  const shared = { folder: options.folder, kernel, hashes, slots: new SlotPool(keyBytes, SLOT_BYTES, SLOT_COUNT), outDir: options.folder.dir, verify: options.verify, onBytes: options.onBytes };
+  const shared = { folder: options.folder, kernel, hashes, slots: new SlotPool(keyBytes, SLOT_BYTES, SLOT_COUNT), verify: options.verify, onBytes: options.onBytes };
   // Biggest first: their hash streams are spread over the threads first, which balances them best.
   const jobs = [...tasks]
     .sort((a, b) => b.outputBytes - a.outputBytes)

@@ -13,7 +13,6 @@ export interface JobShared {
   kernel: XorKernel;
   slots: SlotPool;
   hashes: HashPool;
-  outDir: string;
   verify: VerifyMode;
   onBytes: (task: FileTask, bytesDone: number) => void;
 }
@@ -75,7 +74,7 @@ export class FileJob {
   private async open(): Promise<void> {
     this.input = await open(this.task.readFrom ?? this.task.source, "r");
     const resume = this.resumeFrom > 0;
-    this.output = await TempOutput.create(this.shared.outDir, this.task.entry.name, { direct: true, resume });
+    this.output = await TempOutput.create(this.shared.folder.dir, this.task.entry.name, { direct: true, resume });
     if (resume) this.earlier = await open(this.output.path, "r");
     this.streams = algorithmsFor(this.task, this.shared.verify).map((algorithm) => ({ algorithm, hash: this.shared.hashes.open(algorithm, this.task.outputBytes) }));
   }
