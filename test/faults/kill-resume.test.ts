@@ -79,5 +79,21 @@ describe("a recovery killed with SIGKILL at any moment resumes until done", () =
     expect(resumed.stderr).toMatch(/resuming pytorch_model-0000\d-of-00003\.bin from/);
     expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
   }, 60_000);
+
+  it("cleans up after a run killed between publishing a file and forgetting its progress", async () => {
+    const out = join(dir, "out-published");
+    const args = ["recover", release.recipePath, "--base", release.basePath, "--enc", release.encDir, "--out", out];
+    expect((await startModelRecover(args, { env }).done).code).toBe(0);
+    // What such a kill leaves: the file under its final name, no receipt, its progress and its temporary file.
+    const shard = "pytorch_model-00003-of-00003.bin";
+    await rm(join(out, ".model-recover", "receipts.json"));
+    await writeFile(join(out, ".model-recover", "partial", `${shard}.json`), JSON.stringify({ name: shard, durableBytes: 10_485_760, inputs: "x" }));
+    await writeFile(join(out, `.${shard}.model-recover-partial`), "partial");
+    const again = await startModelRecover(args, { env }).done;
+    expect(again.code, again.stderr).toBe(0);
+    expect(await readdir(join(out, ".model-recover", "partial"))).toEqual([]);
+    expect((await readdir(out)).filter((n) => n.includes("partial"))).toEqual([]);
+    expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
+  }, 60_000);
 });
 

@@ -100,6 +100,12 @@ export class OutputFolder {
     await rm(this.recordPath(name), { force: true });
   }
 
+  /** Forget `name`'s progress and remove its temporary output: the file is done. */
+  async dropPartial(name: string): Promise<void> {
+    await this.forget(name);
+    await rm(join(this.dir, partialName(name)), { force: true });
+  }
+
   /** Temporary files no resumable task will continue: left by a crash, or from other inputs. */
   async removeStalePartials(keep: Set<string>): Promise<void> {
     for (const name of await readdir(this.dir)) {

@@ -56,6 +56,8 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     }
     const receipts = await ReceiptBook.open(outDir);
     const reused = await settleExistingOutputs(plan.tasks, outDir, receipts, verify, onEvent);
+    // A run killed between publishing a file and forgetting its progress leaves both behind.
+    for (const name of reused.keys()) await folder.dropPartial(name);
     const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
     onEvent({
       type: "planned",
