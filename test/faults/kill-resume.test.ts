@@ -89,9 +89,13 @@ describe("a recovery killed with SIGKILL at any moment resumes until done", () =
     await rm(join(out, ".model-recover", "receipts.json"));
     await writeFile(join(out, ".model-recover", "partial", `${shard}.json`), JSON.stringify({ name: shard, durableBytes: 10_485_760, inputs: "x" }));
     await writeFile(join(out, `.${shard}.model-recover-partial`), "partial");
+    await writeFile(join(out, ".model-recover", "partial", `${shard}.json.tmp`), "{");
+    await writeFile(join(out, ".model-recover", "receipts.json.4242.tmp"), "[");
+    await writeFile(join(out, ".model-recover", "lock.4242"), "{}");
     const again = await startModelRecover(args, { env }).done;
     expect(again.code, again.stderr).toBe(0);
     expect(await readdir(join(out, ".model-recover", "partial"))).toEqual([]);
+    expect((await readdir(join(out, ".model-recover"))).sort()).toEqual(["partial", "receipts.json"]);
     expect((await readdir(out)).filter((n) => n.includes("partial"))).toEqual([]);
     expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
   }, 60_000);

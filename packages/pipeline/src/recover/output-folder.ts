@@ -38,6 +38,7 @@ export class OutputFolder {
       }
       const folder = new OutputFolder(dir, stateDir);
       await folder.lock();
+      await folder.removeLeftovers();
       return folder;
     } catch (error) {
       if (error instanceof InputError) throw error;
@@ -74,6 +75,15 @@ export class OutputFolder {
           throw new InputError("OUT_BUSY", `${this.dir}: another model-recover (pid ${holder.pid}, started ${holder.started}) is recovering into this folder; wait for it to finish or stop it`);
         }
         await rm(path, { force: true });
+      }
+    }
+  }
+
+  /** Half-written state files of a run killed mid-write (only this run may use the folder now). */
+  private async removeLeftovers(): Promise<void> {
+    for (const folder of [this.stateDir, join(this.stateDir, "partial")]) {
+      for (const name of await readdir(folder)) {
+        if (name.endsWith(".tmp") || /^lock\.\d+$/.test(name)) await rm(join(folder, name), { force: true });
       }
     }
   }
