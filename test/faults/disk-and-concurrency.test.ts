@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
@@ -59,6 +59,18 @@ describe("runs that share an output folder, disks that fill up or refuse writes,
     const done = await first.done;
     expect(done.code, done.stderr).toBe(0);
     expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
+  }, 60_000);
+
+  it("takes over a lock its crashed owner left, but never one held from another machine", async () => {
+    const out = join(dir, "locked-out");
+    await mkdir(join(out, ".model-recover"), { recursive: true });
+    const lock = join(out, ".model-recover", "lock");
+    await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 7, host: hostname(), started: "earlier" }));
+    expect((await modelRecover(args(out))).code).toBe(0);
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: "another-machine", started: "now" }));
+    const refused = await modelRecover(args(out));
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toMatch(/a model-recover on another-machine \(pid \d+, started now\) holds this folder; wait for it, or remove .*lock if that run is gone/);
   }, 60_000);
 
   it("lets runs into different folders share the same inputs", async () => {

@@ -71,7 +71,11 @@ export class OutputFolder {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
         const holder = await readFile(path, "utf8").then((t) => JSON.parse(t) as { pid: number; host: string; started: string }).catch(() => undefined);
-        if (holder && holder.host === hostname() && isAlive(holder.pid)) {
+        if (holder && holder.host !== hostname()) {
+          // A run on another machine (a shared file system) cannot be checked from here.
+          throw new InputError("OUT_BUSY", `${this.dir}: a model-recover on ${holder.host} (pid ${holder.pid}, started ${holder.started}) holds this folder; wait for it, or remove ${path} if that run is gone`);
+        }
+        if (holder && isAlive(holder.pid)) {
           throw new InputError("OUT_BUSY", `${this.dir}: another model-recover (pid ${holder.pid}, started ${holder.started}) is recovering into this folder; wait for it to finish or stop it`);
         }
         await rm(path, { force: true });
