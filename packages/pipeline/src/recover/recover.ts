@@ -3,7 +3,7 @@ import { KeyError } from "@model-recover/xor-core";
 import { explainWriteError, InputError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import type { FileStatus, RecoverEvent, RecoverSummary } from "./events.js";
-import { planRecovery, type FileTask } from "./plan.js";
+import { planRecovery, type FileTask, type Plan } from "./plan.js";
 import { resolveBasePath } from "./find-base.js";
 import { gunzipPayloads } from "./gunzip-payloads.js";
 import { KeyProvider } from "./keys.js";
@@ -11,7 +11,7 @@ import { checkRoom, runPreflight } from "./preflight.js";
 import { settleExistingOutputs } from "./existing-outputs.js";
 import { inputsIdentity, OutputFolder } from "./output-folder.js";
 import { ReceiptBook } from "./receipts.js";
-import { recoverTogether } from "./engine.js";
+import { recoverTogether, type FileOutcome } from "./engine.js";
 import type { VerifyMode } from "./verify.js";
 import { partialName } from "./temp-output.js";
 
@@ -45,19 +45,7 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     const { tasks, probe } = await runPreflight(loaded, plan.tasks, keys);
     plan.tasks = tasks;
     if (probe) onEvent({ type: "key-checked", base: keys.basePath, probe });
-    const folder = await OutputFolder.claim(outDir);
-    cleanups.push(() => folder.release());
-    const resume = await resumePoints(plan.tasks, folder, keys.basePath, `${loaded.pipeline.name}:${verify}`);
-    await folder.removeStalePartials(new Set([...resume.keys()].filter((t) => resume.get(t)!.from > 0).map((t) => partialName(t.entry.name))));
-    if (loaded.pipeline.payload === "gzip") {
-      const gunzipped = await gunzipPayloads(plan.tasks, outDir);
-      plan.tasks = gunzipped.tasks;
-      cleanups.push(gunzipped.cleanup);
-    }
-    const receipts = await ReceiptBook.open(outDir);
-    const reused = await settleExistingOutputs(plan.tasks, outDir, receipts, verify, onEvent);
-    // A run killed between publishing a file and forgetting its progress leaves both behind.
-    for (const name of reused.keys()) await folder.dropPartial(name);
+    const { folder, resume, receipts, reused } = await prepareOutput(loaded, plan, keys, outDir, verify, onEvent, cleanups);
     const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
     onEvent({
       type: "planned",
@@ -81,19 +69,7 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
       ...(signal ? { signal } : {}),
       onStarted: (task, resumedFrom) => onEvent({ type: "file-started", name: task.entry.name, bytes: task.outputBytes, resumedFrom }),
       onBytes: (task, bytesDone) => onEvent({ type: "file-progress", name: task.entry.name, bytesDone, bytes: task.outputBytes }),
-      onFinished: async (task, outcome) => {
-        const name = task.entry.name;
-        if (outcome.ok) {
-          await receipts.record(name, outcome.file);
-          onEvent({ type: "file-verified", file: outcome.file });
-          results.set(name, { status: "verified", file: outcome.file, reused: false });
-          return;
-        }
-        const { error } = outcome;
-        if (!(error instanceof VerificationError) && !(error instanceof InputError)) throw error;
-        onEvent({ type: "file-failed", name, message: error.message });
-        results.set(name, { status: "failed", name, bytes: task.outputBytes, message: error.message, code: error.code });
-      },
+      onFinished: recordOutcome(results, receipts, onEvent),
     });
     const files = plan.tasks.map((t) => results.get(t.entry.name)!);
     const folderProblems = checkFolder ? await folderCheck(outDir, files) : [];
@@ -106,6 +82,45 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     await keys.close();
     for (const cleanup of cleanups) await cleanup();
   }
+}
+
+/**
+ * Claim the output folder, keep what an earlier run can still use (resumable temporary outputs,
+ * verified files) and clear the rest. Files the plan needs unpacked first (gzip payloads) are.
+ */
+async function prepareOutput(loaded: LoadedRecipe, plan: Plan, keys: KeyProvider, outDir: string, verify: VerifyMode, onEvent: (event: RecoverEvent) => void, cleanups: (() => Promise<void>)[]) {
+  const folder = await OutputFolder.claim(outDir);
+  cleanups.push(() => folder.release());
+  const resume = await resumePoints(plan.tasks, folder, keys.basePath, `${loaded.pipeline.name}:${verify}`);
+  await folder.removeStalePartials(new Set([...resume.keys()].filter((t) => resume.get(t)!.from > 0).map((t) => partialName(t.entry.name))));
+  if (loaded.pipeline.payload === "gzip") {
+    const gunzipped = await gunzipPayloads(plan.tasks, outDir);
+    plan.tasks = gunzipped.tasks;
+    cleanups.push(gunzipped.cleanup);
+  }
+  const receipts = await ReceiptBook.open(outDir);
+  const reused = await settleExistingOutputs(plan.tasks, outDir, receipts, verify, onEvent);
+  // A run killed between publishing a file and forgetting its progress leaves both behind.
+  for (const name of reused.keys()) await folder.dropPartial(name);
+  return { folder, resume, receipts, reused };
+}
+
+/** What happens when a file is done: a receipt and an event if it verified, a reported failure if not. */
+function recordOutcome(results: Map<string, FileStatus>, receipts: ReceiptBook, onEvent: (event: RecoverEvent) => void) {
+  return async (task: FileTask, outcome: FileOutcome): Promise<void> => {
+    const name = task.entry.name;
+    if (outcome.ok) {
+      await receipts.record(name, outcome.file);
+      onEvent({ type: "file-verified", file: outcome.file });
+      results.set(name, { status: "verified", file: outcome.file, reused: false });
+      return;
+    }
+    const { error } = outcome;
+    // Anything else is not a file's problem but the run's, and ends it.
+    if (!(error instanceof VerificationError) && !(error instanceof InputError)) throw error;
+    onEvent({ type: "file-failed", name, message: error.message });
+    results.set(name, { status: "failed", name, bytes: task.outputBytes, message: error.message, code: error.code });
+  };
 }
 
 /** Where each file may continue from: the durable part of a temporary output an earlier run left. */
