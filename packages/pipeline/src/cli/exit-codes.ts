@@ -1,4 +1,5 @@
 import { ChecksumListError } from "@model-recover/md5-manifest";
+import { KeyError } from "@model-recover/xor-core";
 import { InputError, InterruptedError, RecipeError, VerificationError } from "../errors.js";
 
 /** Documented in the README ("Exit codes"); scripts may rely on them. */
@@ -28,7 +29,7 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof InterruptedError) return ExitCode.interrupted;
   if (error instanceof InputError && error.code === "OUT_BUSY") return ExitCode.busy;
   if (error instanceof RecipeError) return ExitCode.recipeInvalid;
-  if (error instanceof InputError || error instanceof ChecksumListError) return ExitCode.badInput;
+  if (error instanceof InputError || error instanceof ChecksumListError || error instanceof KeyError) return ExitCode.badInput;
   if (error instanceof VerificationError) return ExitCode.verificationFailed;
   return ExitCode.internal;
 }

@@ -6,6 +6,7 @@ import { recoverCommand } from "./recover-command.js";
 import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
 import { ChecksumListError } from "@model-recover/md5-manifest";
+import { KeyError } from "@model-recover/xor-core";
 import { RecoverError } from "../errors.js";
 
 const commands: Record<string, (argv: string[], context: CommandContext) => Promise<number>> = {
@@ -48,7 +49,8 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof RecoverError || error instanceof UsageError || error instanceof ChecksumListError) return error.message;
+  // The libraries' typed errors already say which file and what to do.
+  if (error instanceof RecoverError || error instanceof UsageError || error instanceof ChecksumListError || error instanceof KeyError) return error.message;
   if (isParseArgsError(error)) return `${(error as Error).message} (try --help)`;
   return `unexpected error: ${(error as Error).stack ?? String(error)}`;
 }

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, open, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, open, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { formatChecksumList, hashFile } from "@model-recover/md5-manifest";
 import { checkPlainFileName } from "@model-recover/hf-layout";
-import { InputError, VerificationError } from "../errors.js";
+import { explainWriteError, InputError, VerificationError } from "../errors.js";
+import { makeFolder } from "../make-folder.js";
 import { resolveRecipe, validateRecipe } from "../recipe/load-recipe.js";
 import { loadPipeline, type PipelineDefinition } from "../recipe/pipelines.js";
 import type { BaseCheckpoint, Recipe, RecipeFile } from "../recipe/types.js";
@@ -44,12 +45,22 @@ const ROUND_TRIP_DIR = ".model-recover-round-trip";
  * two md5 lists and the recipe, and prove it all by recovering the release before reporting success.
  */
 export async function packRelease(options: PackOptions): Promise<PackResult> {
+  try {
+    return await pack(options);
+  } catch (error) {
+    throw explainWriteError(error, options.outDir);
+  }
+}
+
+async function pack(options: PackOptions): Promise<PackResult> {
   const { modelDir, outDir, name } = options;
   const pipeline = await loadPipeline(options.format ?? "xor-enc", "--format");
   const clear = new Set(options.clear ?? []);
   const names = await listModelFiles(modelDir);
   for (const wanted of clear) if (!names.includes(wanted)) throw new InputError("ENC_MISSING", `${join(modelDir, wanted)}: named with --clear but not in the model folder`);
-  await mkdir(outDir, { recursive: true });
+  await makeFolder(outDir).catch((error: NodeJS.ErrnoException) => {
+    throw new InputError("OUT_NOT_WRITABLE", `${outDir}: cannot create the release folder (${error.code ?? error.message}); pass another --out`);
+  });
   const keys = await PackKeys.open(pipeline, options.basePath);
   const files: RecipeFile[] = [];
   const encEntries: { digest: string; name: string }[] = [];

@@ -1,8 +1,9 @@
 import { constants } from "node:fs";
-import { access, link, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, link, lstat, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { InputError } from "../errors.js";
+import { makeFolder } from "../make-folder.js";
 import type { FileTask } from "./plan.js";
 import { isPartialName, partialName } from "./temp-output.js";
 
@@ -29,10 +30,10 @@ export class OutputFolder {
 
   static async claim(dir: string): Promise<OutputFolder> {
     try {
-      await mkdir(dir, { recursive: true });
+      await makeFolder(dir);
       const stateDir = join(dir, STATE_DIR);
       for (const folder of [stateDir, join(stateDir, "partial")]) {
-        await mkdir(folder, { recursive: true });
+        await makeFolder(folder);
         const info = await lstat(folder);
         if (!info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${folder}: is not a folder (a symlink?); remove it and run again`);
       }
