@@ -22,7 +22,7 @@ describe("paths a user can get wrong end in one line and an exit code, never a s
     for (const base of [join(dir, "nope.pth"), model]) {
       const run = await modelRecover(["pack", "--model", model, "--base", base, "--out", join(dir, "out"), "--name", "x"]);
       expect(run.code, run.stderr).toBe(4);
-      expect(lastLine(run.stderr)).toMatch(new RegExp(`^model-recover: ${base}: (base checkpoint not found|is not a regular file, expected the base checkpoint)$`));
+      expect(lastLine(run.stderr)).toMatch(new RegExp(`^model-recover: ${base}: (base checkpoint not found|is a folder, expected the base checkpoint as a regular file)$`));
     }
   });
 

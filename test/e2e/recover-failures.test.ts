@@ -372,7 +372,7 @@ describe("model-recover recover with an invalid recipe", () => {
       write: () => writeRecipeVariant("case-clash.json", (r) => {
         r.files[shard1Index() + 1]!.name = SHARD_1.toUpperCase();
       }),
-      says: (file) => `${file}: /files/${shard1Index() + 1}/name: "${SHARD_1.toUpperCase()}" differs from "${SHARD_1}" only in case`,
+      says: (file) => `${file}: /files/${shard1Index() + 1}/name: "${SHARD_1.toUpperCase()}" is the same file as "${SHARD_1}" on case-insensitive or normalizing file systems (macOS, Windows)`,
     },
   ];
 

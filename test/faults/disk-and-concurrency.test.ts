@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
 import { modelRecover, startModelRecover, system } from "../support/cli.js";
+import { partialsIn } from "../support/state.js";
 
 // Real full and read-only file systems need tmpfs mounts, so root on Linux; CI runs as root.
 const canMount = process.platform === "linux" && process.getuid?.() === 0;
@@ -18,7 +19,6 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10
   }
 }
 
-const partialsIn = async (dir: string) => (await readdir(dir).catch(() => [])).filter((n) => n.endsWith(".model-recover-partial"));
 
 describe("runs that share an output folder, disks that fill up or refuse writes, inputs that change", () => {
   let dir: string;
@@ -55,7 +55,7 @@ describe("runs that share an output folder, disks that fill up or refuse writes,
     const second = await modelRecover(args(out));
     first.child.kill("SIGCONT");
     expect(second.code).toBe(6);
-    expect(second.stderr).toMatch(/\nmodel-recover: .*shared-out: another model-recover \(pid \d+, started .*\) is recovering into this folder; wait for it to finish or stop it\n$/);
+    expect(second.stderr).toMatch(/\nmodel-recover: .*shared-out: another model-recover \(pid \d+, started .*\) is using this folder; wait for it to finish or stop it\n$/);
     const done = await first.done;
     expect(done.code, done.stderr).toBe(0);
     expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);

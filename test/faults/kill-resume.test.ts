@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
 import { startModelRecover, system } from "../support/cli.js";
+import { partialDir, stateDir, stateId } from "../support/state.js";
 
 async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -11,6 +12,13 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Pro
     if (Date.now() > deadline) throw new Error("timed out waiting");
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** Whether a run has saved a resume record since `since` (ms): it is then well into the XOR. */
+async function recordedSince(out: string, since: number): Promise<boolean> {
+  const names = (await readdir(partialDir(out)).catch(() => [])).filter((n) => n.endsWith(".json"));
+  const times = await Promise.all(names.map((n) => stat(join(partialDir(out), n)).then((s) => s.mtimeMs, () => 0)));
+  return times.some((t) => t > since);
 }
 
 /** Resume points every 10 MB, so that kills at any moment leave something to continue from. */
@@ -36,11 +44,17 @@ describe("a recovery killed with SIGKILL at any moment resumes until done", () =
     const resumedAt = new Map<string, number[]>();
     let kills = 0;
     for (let run = 0; run < KILLS + 1; run++) {
+      const startedAt = Date.now();
       const { child, done } = startModelRecover(args, { env });
-      // Spread over startup, preflight and the XOR itself (the whole run takes about 0.9 s here).
-      const timer = run < KILLS ? setTimeout(() => child.kill("SIGKILL"), 380 + ((run * 173) % 420)) : undefined;
+      let exited = false;
+      void done.then(() => (exited = true));
+      if (run < KILLS) {
+        // Kill at a moment spread over the XOR itself: once this run has recorded progress (or at
+        // once, every other run, to hit startup and preflight too), plus a varying delay.
+        if (run % 2 === 0) await until(async () => exited || (await recordedSince(out, startedAt)));
+        setTimeout(() => child.kill("SIGKILL"), (run * 173) % 300);
+      }
       const result = await done;
-      clearTimeout(timer);
       for (const [, name, bytes] of result.stderr.matchAll(/resuming (\S+) from .*\((\d+) bytes; rehashing/g)) {
         resumedAt.set(name!, [...(resumedAt.get(name!) ?? []), Number(bytes)]);
       }
@@ -57,8 +71,7 @@ describe("a recovery killed with SIGKILL at any moment resumes until done", () =
     for (const [name, points] of resumedAt) expect(points, name).toEqual([...points].sort((a, b) => a - b));
     const check = await system("md5sum", ["-c", plainList], out);
     expect(check.code, check.stdout).toBe(0);
-    expect((await readdir(out)).filter((n) => n.includes("partial"))).toEqual([]);
-    expect(await readdir(join(out, ".model-recover", "partial"))).toEqual([]);
+    expect(await readdir(partialDir(out))).toEqual([]);
     expect(await readdir(dir)).toEqual(["inputs", "out", "plain.md5"]);
   }, 180_000);
 
@@ -67,7 +80,7 @@ describe("a recovery killed with SIGKILL at any moment resumes until done", () =
     const args = ["recover", release.recipePath, "--base", release.basePath, "--enc", release.encDir, "--out", out];
     const { child, done } = startModelRecover(args, { env });
     // Interrupt once the run has made something durable, as a user would some minutes in.
-    await until(async () => (await readdir(join(out, ".model-recover", "partial")).catch(() => [])).length > 0);
+    await until(async () => (await readdir(partialDir(out)).catch(() => [])).some((n) => n.endsWith(".json")));
     child.kill("SIGINT");
     const stopped = await done;
     expect(stopped.code).toBe(130);
@@ -86,17 +99,16 @@ describe("a recovery killed with SIGKILL at any moment resumes until done", () =
     expect((await startModelRecover(args, { env }).done).code).toBe(0);
     // What such a kill leaves: the file under its final name, no receipt, its progress and its temporary file.
     const shard = "pytorch_model-00003-of-00003.bin";
-    await rm(join(out, ".model-recover", "receipts.json"));
-    await writeFile(join(out, ".model-recover", "partial", `${shard}.json`), JSON.stringify({ name: shard, durableBytes: 10_485_760, inputs: "x" }));
-    await writeFile(join(out, `.${shard}.model-recover-partial`), "partial");
-    await writeFile(join(out, ".model-recover", "partial", `${shard}.json.tmp`), "{");
-    await writeFile(join(out, ".model-recover", "receipts.json.4242.tmp"), "[");
-    await writeFile(join(out, ".model-recover", "lock.4242"), "{}");
+    await rm(join(stateDir(out), "receipts.json"));
+    await writeFile(join(partialDir(out), `${stateId(shard)}.json`), JSON.stringify({ name: shard, durableBytes: 10_485_760, inputs: "x" }));
+    await writeFile(join(partialDir(out), `${stateId(shard)}.part`), "partial");
+    await writeFile(join(partialDir(out), `.${stateId(shard)}.json.4242.0badcafe.tmp`), "{");
+    await writeFile(join(stateDir(out), ".receipts.json.4242.0badcafe.tmp"), "[");
+    await writeFile(join(stateDir(out), "lock.4242"), "{}");
     const again = await startModelRecover(args, { env }).done;
     expect(again.code, again.stderr).toBe(0);
-    expect(await readdir(join(out, ".model-recover", "partial"))).toEqual([]);
-    expect((await readdir(join(out, ".model-recover"))).sort()).toEqual(["partial", "receipts.json"]);
-    expect((await readdir(out)).filter((n) => n.includes("partial"))).toEqual([]);
+    expect(await readdir(partialDir(out))).toEqual([]);
+    expect((await readdir(stateDir(out))).sort()).toEqual(["partial", "receipts.json"]);
     expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
   }, 60_000);
 });

@@ -122,10 +122,13 @@ describe("hashFile", () => {
     expect(reported).toEqual([SMALL_CHUNK]);
   });
 
-  it("rejects a missing file with the file system's ENOENT", async () => {
+  it("rejects a missing file, and a FIFO at once, with an error naming the file", async () => {
     await expect(hashFile(join(dir, "absent.bin"), ["md5"])).rejects.toMatchObject({
-      code: "ENOENT",
+      code: "INPUT_MISSING",
+      message: `${join(dir, "absent.bin")}: input not found`,
     });
+    execFileSync("mkfifo", [join(dir, "pipe.bin")]);
+    await expect(hashFile(join(dir, "pipe.bin"), ["md5"])).rejects.toMatchObject({ code: "INPUT_NOT_REGULAR" });
   });
 
   it("rejects a chunk size that is not a positive integer", async () => {

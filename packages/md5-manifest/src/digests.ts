@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { openRegularFile } from "@model-recover/safe-fs";
 
 export type Algorithm = "md5" | "sha256";
 
@@ -59,7 +59,7 @@ export async function hashFile(
   // One buffer for the whole file: Hash.update consumes a chunk synchronously, so the next read
   // may overwrite it.
   const buffer = Buffer.allocUnsafe(chunkBytes);
-  const file = await open(path, "r");
+  const { handle: file } = await openRegularFile(path);
   let bytes = 0;
   try {
     for (;;) {

@@ -6,6 +6,12 @@ export abstract class RecoverError extends Error {
   abstract readonly code: string;
 }
 
+/** A command's arguments cannot be acted on (a missing setting, an unknown format, a bad name). */
+export class UsageError extends RecoverError {
+  override readonly name = "UsageError";
+  readonly code = "USAGE";
+}
+
 /** A recipe that is not valid JSON, does not match the schema, or contradicts itself. */
 export class RecipeError extends RecoverError {
   override readonly name = "RecipeError";
@@ -31,6 +37,7 @@ export type InputErrorCode =
   | "NO_ROOM"
   | "OUT_NOT_WRITABLE"
   | "OUT_BUSY"
+  | "OUT_OVERLAPS"
   | "BASE_CHANGED";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */

@@ -1,4 +1,5 @@
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { InputFileError, openRegularFile } from "@model-recover/safe-fs";
 import { KeyError } from "./errors.js";
 import { KEY_CHUNK_BYTES, keySpanForPayloadChunk, type KeySpan } from "./format.js";
 
@@ -11,20 +12,7 @@ export class KeyFile {
   ) {}
 
   static async open(path: string): Promise<KeyFile> {
-    let handle: FileHandle;
-    try {
-      handle = await open(path, "r");
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") throw new KeyError("KEY_MISSING", path, `${path}: base checkpoint not found`);
-      if (code === "EISDIR") throw new KeyError("KEY_NOT_A_FILE", path, `${path}: is a folder, expected the base checkpoint file`);
-      throw error;
-    }
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      await handle.close();
-      throw new KeyError("KEY_NOT_A_FILE", path, `${path}: is not a regular file, expected the base checkpoint`);
-    }
+    const { handle, info: stat } = await openKeyFile(path, "base checkpoint");
     if (stat.size === 0) {
       await handle.close();
       // The published script loops forever or crashes on an empty key (spec §1).
@@ -66,5 +54,15 @@ export class KeyFile {
 
   async close(): Promise<void> {
     await this.handle.close();
+  }
+}
+
+/** Open a key file as a regular file (never a FIFO or device, which would hang or never end). */
+export async function openKeyFile(path: string, what: string): Promise<Awaited<ReturnType<typeof openRegularFile>>> {
+  try {
+    return await openRegularFile(path, what);
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    throw new KeyError(error.code === "INPUT_MISSING" || error.code === "INPUT_DANGLING_LINK" ? "KEY_MISSING" : "KEY_NOT_A_FILE", path, error.message);
   }
 }

@@ -1,7 +1,7 @@
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { KeyError } from "./errors.js";
 import { KEY_CHUNK_BYTES } from "./format.js";
-import { KeyFile } from "./key-file.js";
+import { KeyFile, openKeyFile } from "./key-file.js";
 
 /**
  * Where the keystream of a file comes from, one data chunk (KEY_CHUNK_BYTES) at a time, already laid
@@ -53,9 +53,7 @@ export class ZeroPaddedKey implements KeySource {
   }
 
   static async open(path: string): Promise<ZeroPaddedKey> {
-    const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
-      throw new KeyError(error.code === "ENOENT" ? "KEY_MISSING" : "KEY_NOT_A_FILE", path, `${path}: base file not found`);
-    });
+    const { handle } = await openKeyFile(path, "base file");
     return new ZeroPaddedKey(path, handle);
   }
 

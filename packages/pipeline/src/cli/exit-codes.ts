@@ -1,6 +1,8 @@
 import { ChecksumListError } from "@model-recover/md5-manifest";
 import { KeyError } from "@model-recover/xor-core";
-import { InputError, InterruptedError, RecipeError, VerificationError } from "../errors.js";
+import { InputError, InterruptedError, RecipeError, UsageError, VerificationError } from "../errors.js";
+
+export { UsageError };
 
 /** Documented in the README ("Exit codes"); scripts may rely on them. */
 export const ExitCode = {
@@ -17,12 +19,6 @@ export const ExitCode = {
 export const exitCodesHelp = `Exit codes: 0 all verified, 2 bad usage, 3 invalid recipe, 4 bad input (missing or wrong files,
 wrong base, no room), 5 a file did not verify, 6 another run holds the output folder, 130 interrupted
 (run the same command again: each file continues from its last durable point).`;
-
-/** A command line that cannot be acted on. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-  readonly code = "USAGE";
-}
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || isParseArgsError(error)) return ExitCode.usage;

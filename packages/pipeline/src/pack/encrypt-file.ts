@@ -1,6 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { open } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { createGzip } from "node:zlib";
+import { openRegularFile } from "@model-recover/safe-fs";
 import { hashFile, MultiHasher } from "@model-recover/md5-manifest";
 import { KEY_CHUNK_BYTES, Keystream, type KeySource } from "@model-recover/xor-core";
 import type { PipelineDefinition } from "../recipe/pipelines.js";
@@ -26,7 +30,7 @@ export async function encryptFile(plainPath: string, name: string, key: KeySourc
   const plain = await hashFile(plainPath, ["sha256", "md5"]);
   const sha256 = plain.sha256!;
   const encName = pipeline.encryptedName.replace("{name}", name).replace("{sha256}", sha256);
-  const output = await TempOutput.create(outDir, encName);
+  const output = await TempOutput.create(packTempPath(outDir, encName), join(outDir, encName));
   try {
     const encHasher = new MultiHasher(["md5"]);
     const headerBytes = pipeline.header === "sha256" ? 32 : 0;
@@ -38,7 +42,7 @@ export async function encryptFile(plainPath: string, name: string, key: KeySourc
     const keystream = key ? new Keystream(key) : undefined;
     const sink = payloadSink(pipeline, output, headerBytes, encHasher);
     const buffer = new Uint8Array(KEY_CHUNK_BYTES);
-    const input = await open(plainPath, "r");
+    const { handle: input } = await openRegularFile(plainPath, "model file");
     try {
       for (let done = 0; done < plain.bytes; ) {
         const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, plain.bytes - done), done);
@@ -52,7 +56,7 @@ export async function encryptFile(plainPath: string, name: string, key: KeySourc
     } finally {
       await input.close();
     }
-    await output.publish();
+    await output.publish(sink.bytes());
     return { name, encName, bytes: plain.bytes, sha256, md5: plain.md5!, encMd5: encHasher.digest().md5! };
   } catch (error) {
     await output.discard();
@@ -69,7 +73,8 @@ function payloadSink(pipeline: PipelineDefinition, output: TempOutput, headerByt
     position += bytes.length;
     return output.write(bytes, at);
   };
-  if (pipeline.payload !== "gzip") return { write: put, end: async () => {} };
+  const bytes = () => position;
+  if (pipeline.payload !== "gzip") return { write: put, end: async () => {}, bytes };
   const gzip = createGzip();
   const writes: Promise<void>[] = [];
   gzip.on("data", (chunk: Buffer) => writes.push(put(chunk)));
@@ -84,5 +89,30 @@ function payloadSink(pipeline: PipelineDefinition, output: TempOutput, headerByt
       await ended;
       await Promise.all(writes);
     },
+    bytes,
   };
+}
+
+/**
+ * pack's temporary names: hidden, so no output of pack (its files are never hidden) can have one,
+ * and unique to the run.
+ */
+function packTempPath(outDir: string, name: string): string {
+  return join(outDir, `.${name}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+}
+
+/** Copy a file that travels in clear to `target` as a new file (never through a link there), with its md5. */
+export async function copyFresh(source: string, target: string): Promise<{ md5: string; bytes: number }> {
+  const { handle } = await openRegularFile(source, "model file");
+  await handle.close();
+  const temp = packTempPath(dirname(target), basename(target));
+  try {
+    await copyFile(source, temp, constants.COPYFILE_EXCL);
+    const { md5, bytes } = await hashFile(temp, ["md5"]);
+    await rename(temp, target);
+    return { md5: md5!, bytes };
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }

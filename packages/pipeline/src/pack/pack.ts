@@ -1,15 +1,17 @@
 import { createHash } from "node:crypto";
-import { copyFile, open, readdir, rm, writeFile } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { formatChecksumList, hashFile } from "@model-recover/md5-manifest";
 import { checkPlainFileName } from "@model-recover/hf-layout";
-import { explainWriteError, InputError, VerificationError } from "../errors.js";
-import { makeFolder } from "../make-folder.js";
+import { describeKind, makeFolder, openRegularFile, writeFresh } from "@model-recover/safe-fs";
+import { explainWriteError, InputError, RecipeError, UsageError, VerificationError } from "../errors.js";
 import { resolveRecipe, validateRecipe } from "../recipe/load-recipe.js";
 import { loadPipeline, type PipelineDefinition } from "../recipe/pipelines.js";
+import { recipeNameProblem } from "../recipe/validate.js";
+import { refuseOverlaps } from "../recover/overlaps.js";
 import type { BaseCheckpoint, Recipe, RecipeFile } from "../recipe/types.js";
 import { recover } from "../recover/recover.js";
-import { encryptFile } from "./encrypt-file.js";
+import { copyFresh, encryptFile } from "./encrypt-file.js";
 import { PackKeys } from "./pack-keys.js";
 
 export interface PackOptions {
@@ -54,10 +56,21 @@ export async function packRelease(options: PackOptions): Promise<PackResult> {
 
 async function pack(options: PackOptions): Promise<PackResult> {
   const { modelDir, outDir, name } = options;
-  const pipeline = await loadPipeline(options.format ?? "xor-enc", "--format");
+  // Everything that can be refused is refused before the first byte is encrypted.
+  const pipeline = await loadPipeline(options.format ?? "xor-enc", "--format").catch((error: unknown) => {
+    throw error instanceof RecipeError ? new UsageError(error.message.replace(/^--format: \/pipeline: /, "--format ")) : error;
+  });
+  const nameProblem = recipeNameProblem(name);
+  if (nameProblem) throw new UsageError(`--name ${nameProblem}`);
   const clear = new Set(options.clear ?? []);
   const names = await listModelFiles(modelDir);
   for (const wanted of clear) if (!names.includes(wanted)) throw new InputError("ENC_MISSING", `${join(modelDir, wanted)}: named with --clear but not in the model folder`);
+  const inputs = [
+    { path: modelDir, what: "model folder (--model)" },
+    { path: options.basePath, what: "base (--base)" },
+  ];
+  await refuseOverlaps(outDir, inputs, "release folder (--out)");
+  if (options.recipePath) await refuseOverlaps(options.recipePath, inputs, "recipe file (--recipe)");
   await makeFolder(outDir).catch((error: NodeJS.ErrnoException) => {
     throw new InputError("OUT_NOT_WRITABLE", `${outDir}: cannot create the release folder (${error.code ?? error.message}); pass another --out`);
   });
@@ -69,9 +82,8 @@ async function pack(options: PackOptions): Promise<PackResult> {
       options.onFile?.(fileName);
       const source = join(modelDir, fileName);
       if (clear.has(fileName)) {
-        await copyFile(source, join(outDir, fileName));
-        const { md5, bytes } = await hashFile(source, ["md5"]);
-        files.push({ name: fileName, clear: true, md5: md5!, size: bytes });
+        const { md5, bytes } = await copyFresh(source, join(outDir, fileName));
+        files.push({ name: fileName, clear: true, md5, size: bytes });
         continue;
       }
       const key = await keys.sourceFor(fileName);
@@ -96,26 +108,34 @@ async function pack(options: PackOptions): Promise<PackResult> {
     ...(options.prompt ? { prompt: options.prompt } : {}),
   });
   const recipePath = options.recipePath ?? join(outDir, `${name}.recipe.json`);
-  await writeFile(recipePath, `${JSON.stringify(recipe, null, 2)}\n`);
+  await writeFresh(recipePath, `${JSON.stringify(recipe, null, 2)}\n`);
   const encList = join(outDir, `${name}.enc.md5`);
   const plainList = join(outDir, `${name}.md5`);
-  await writeFile(encList, formatChecksumList(encEntries));
-  await writeFile(plainList, formatChecksumList(files.map((f) => ({ digest: f.md5!, name: `./${f.name}` }))));
+  await writeFresh(encList, formatChecksumList(encEntries));
+  await writeFresh(plainList, formatChecksumList(files.map((f) => ({ digest: f.md5!, name: `./${f.name}` }))));
   await proveByRecovering(recipe, options);
   return { recipe, recipePath, encList, plainList };
 }
 
+/**
+ * The files to pack: every regular file of the model folder (links followed), hidden ones left out
+ * as `recipe from-folder` leaves them (a leftover temporary file is not part of a model).
+ */
 async function listModelFiles(modelDir: string): Promise<string[]> {
   const entries = await readdir(modelDir, { withFileTypes: true }).catch(() => {
     throw new InputError("ENC_FOLDER_MISSING", `${modelDir}: model folder not found; pass --model <fine-tuned Hugging Face folder>`);
   });
-  const names = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
-  for (const n of names) {
-    const safe = checkPlainFileName(n);
-    if (!safe.ok) throw new InputError("ENC_NAME", `${join(modelDir, n)}: ${JSON.stringify(n)} ${safe.reason}`);
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith(".") || entry.isDirectory()) continue;
+    const info = await stat(join(modelDir, entry.name)).catch(() => undefined);
+    if (!info?.isFile()) throw new InputError("ENC_NAME", `${join(modelDir, entry.name)}: is ${info ? describeKind(info) : "a dangling link"}, not a file; remove it from the model folder or replace it with the file`);
+    const safe = checkPlainFileName(entry.name);
+    if (!safe.ok) throw new InputError("ENC_NAME", `${join(modelDir, entry.name)}: ${JSON.stringify(entry.name)} ${safe.reason}`);
+    names.push(entry.name);
   }
   if (names.length === 0) throw new InputError("ENC_MISSING", `${modelDir}: no files to pack`);
-  return names;
+  return names.sort();
 }
 
 /** The base as the recipe will describe it, hashed from the file or folder packed against. */
@@ -137,7 +157,7 @@ async function describeBase(pipeline: PipelineDefinition, options: PackOptions):
 }
 
 async function hashPrefix(path: string, bytes: number): Promise<string> {
-  const handle = await open(path, "r");
+  const { handle } = await openRegularFile(path, "base checkpoint");
   try {
     const prefix = new Uint8Array(bytes);
     const { bytesRead } = await handle.read(prefix, 0, bytes, 0);
@@ -153,7 +173,9 @@ async function proveByRecovering(recipe: Recipe, options: PackOptions): Promise<
   await rm(scratch, { recursive: true, force: true });
   try {
     const loaded = await resolveRecipe(recipe, { file: "(round trip)", root: options.outDir });
-    const summary = await recover({ loaded, encDir: options.outDir, basePath: options.basePath, outDir: scratch, checkFolder: false });
+    // The scratch folder lies inside the release folder it reads, on purpose: it is hidden, made and
+    // removed here, and nothing else lives under its name.
+    const summary = await recover({ loaded, encDir: options.outDir, basePath: options.basePath, outDir: scratch, checkFolder: false, scratchInsideRelease: true });
     for (const file of summary.files) {
       if (file.status === "failed") throw new VerificationError(file.name, `round trip failed, the release is not usable: ${file.message}`);
     }

@@ -1,12 +1,14 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkPlainFileName } from "@model-recover/hf-layout";
+import { InputFileError, readSmallFile } from "@model-recover/safe-fs";
 import { InputError, RecipeError } from "../errors.js";
 import { loadBase } from "./bases.js";
 import { loadPipeline } from "./pipelines.js";
 import type { LoadedRecipe, Recipe } from "./types.js";
 import { schemaProblems } from "./validate.js";
+import { STATE_DIR } from "../recover/output-folder.js";
 
 /** The repository's manifests/ folder: recipes by name live here. */
 export const bundledManifestsDir = fileURLToPath(new URL("../../../../manifests/", import.meta.url));
@@ -30,13 +32,14 @@ export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: s
   const cwd = options.cwd ?? process.cwd();
   const path = byName ? join(manifestsDir, `${nameOrPath}.json`) : resolve(cwd, nameOrPath);
   const file = displayPath(path, cwd);
-  const info = await stat(path).catch(() => undefined);
-  if (!info?.isFile()) {
+  const text = await readSmallFile(path, MAX_RECIPE_BYTES, "recipe").catch((error: unknown) => {
+    if (!(error instanceof InputFileError)) throw error;
+    if (error.code === "INPUT_TOO_BIG") throw new RecipeError(file, error.message.replace(path, file));
+    if (error.code !== "INPUT_MISSING") throw new InputError("RECIPE_NOT_FOUND", error.message.replace(path, file));
     const hint = byName ? `no recipe named "${nameOrPath}" in ${displayPath(manifestsDir, cwd)}` : "no such file";
     throw new InputError("RECIPE_NOT_FOUND", `${file}: ${hint}; run \`model-recover list\` or pass a path to a recipe file`);
-  }
-  if (info.size > MAX_RECIPE_BYTES) throw new RecipeError(file, `${file}: ${info.size} bytes is too big for a recipe (at most ${MAX_RECIPE_BYTES})`);
-  const recipe = validateRecipe(file, parseJson(file, await readFile(path, "utf8")));
+  });
+  const recipe = validateRecipe(file, parseJson(file, text));
   return resolveRecipe(recipe, { file, root: dirname(dirname(path)), manifestsDir });
 }
 
@@ -60,24 +63,37 @@ function parseJson(file: string, text: string): unknown {
   }
 }
 
-/** Schema first, then what a schema cannot say: names unique, even where case is ignored (macOS, Windows). */
+/**
+ * Schema first, then what a schema cannot say: names unique, even where a file system would take two
+ * of them for one (case-insensitive and normalizing: macOS, Windows), and none that is this tool's own.
+ */
 export function validateRecipe(file: string, value: unknown): Recipe {
   const problems = schemaProblems(file, value);
   if (problems) throw new RecipeError(file, problems.slice(0, 5).join("\n") + (problems.length > 5 ? `\n(${problems.length - 5} more)` : ""));
   const recipe = value as Recipe;
-  const seen = new Map<string, string>();
+  const seen = new Map<string, string>([[collisionKey(STATE_DIR), STATE_DIR]]);
   recipe.files.forEach((entry, index) => {
     const safe = checkPlainFileName(entry.name);
     if (!safe.ok) throw new RecipeError(file, `${file}: /files/${index}/name: ${JSON.stringify(entry.name)} ${safe.reason}`);
-    const folded = entry.name.toLowerCase();
-    const earlier = seen.get(folded);
+    const key = collisionKey(entry.name);
+    const earlier = seen.get(key);
+    if (earlier === STATE_DIR) throw new RecipeError(file, `${file}: /files/${index}/name: ${JSON.stringify(entry.name)} is the name of model-recover's own state folder; a release cannot use it`);
     if (earlier !== undefined) {
-      const how = earlier === entry.name ? "appears twice" : `differs from "${earlier}" only in case`;
-      throw new RecipeError(file, `${file}: /files/${index}/name: "${entry.name}" ${how}; each file must be named once`);
+      const how = earlier === entry.name ? "appears twice" : `is the same file as "${earlier}" on case-insensitive or normalizing file systems (macOS, Windows)`;
+      throw new RecipeError(file, `${file}: /files/${index}/name: ${JSON.stringify(entry.name)} ${how}; each file must be named once`);
     }
-    seen.set(folded, entry.name);
+    seen.set(key, entry.name);
   });
   return recipe;
+}
+
+/**
+ * What a file system that ignores case and Unicode normalization sees of a name: `café` in NFC and
+ * NFD, `aσ` and `Aς`, `ſ` and `S` fall together. Upper-casing folds more than such file systems
+ * do (`ß` and `ss`), which only refuses a pair that would have worked.
+ */
+function collisionKey(name: string): string {
+  return name.normalize("NFC").toUpperCase().normalize("NFC");
 }
 
 /** Paths in messages: relative to the working folder when inside it, as the user would type them. */

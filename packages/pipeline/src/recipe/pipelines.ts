@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { RecipeError } from "../errors.js";
 import { schemaProblems } from "./validate.js";
@@ -41,11 +41,17 @@ export function loadPipeline(name: string, recipeFile: string): Promise<Pipeline
 
 async function read(name: string, recipeFile: string): Promise<PipelineDefinition> {
   const file = `pipelines/${name}.json`;
-  const text = await readFile(`${pipelinesDir}${name}.json`, "utf8").catch(() => {
-    throw new RecipeError(recipeFile, `${recipeFile}: /pipeline: "${name}" is not a pipeline in pipelines/ (known: xor-enc, xor-codec, xor-codec-gzip, xor-prefix)`);
+  const text = await readFile(`${pipelinesDir}${name}.json`, "utf8").catch(async () => {
+    throw new RecipeError(recipeFile, `${recipeFile}: /pipeline: "${name}" is not a pipeline in pipelines/ (known: ${(await pipelineNames()).join(", ")})`);
   });
   const value = JSON.parse(text) as unknown;
   const problems = schemaProblems(file, value, "pipeline");
   if (problems) throw new RecipeError(file, problems.join("\n"));
   return value as PipelineDefinition;
+}
+
+/** The pipelines there are: every definition in pipelines/ but the schema. */
+export async function pipelineNames(): Promise<string[]> {
+  const names = await readdir(pipelinesDir);
+  return names.filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json")).map((n) => n.slice(0, -".json".length)).sort();
 }

@@ -11,6 +11,8 @@ const validators = {
   pipeline: compile("pipelines/pipeline.schema.json"),
 };
 
+const recipeSchemaId = (validators.recipe.schema as { $id: string }).$id;
+
 const MAX_DEPTH = 16;
 
 /** Depth of nested arrays and objects, counted without recursion (stops past MAX_DEPTH). */
@@ -36,6 +38,13 @@ const expectations: Record<string, string> = {
   size: "must be a whole number of bytes",
 };
 
+/** Problems with a recipe name on its own (`pack --name`), in the words schema errors use; undefined when it is valid. */
+export function recipeNameProblem(name: string): string | undefined {
+  const validate = ajv.getSchema(`${recipeSchemaId}#/definitions/recipeName`)!;
+  if (validate(name)) return undefined;
+  return describe({ ...validate.errors![0]!, schemaPath: "#/definitions/recipeName/pattern", data: name });
+}
+
 /** Schema errors as one line each: `<file>: <json path>: <found> <what was expected>`. */
 export function schemaProblems(file: string, value: unknown, kind: keyof typeof validators = "recipe"): string[] | undefined {
   // A recipe is four levels deep; a hostile one nested thousands deep would exhaust the stack.
@@ -57,7 +66,13 @@ function describe(error: ErrorObject): string {
   if (error.keyword === "required") return `missing required key "${String(error.params.missingProperty)}"`;
   if (error.keyword === "false schema") return "is not allowed here (a clear file has no sha256 or encMd5)";
   if (error.keyword === "enum") return `${found} must be one of ${JSON.stringify(error.params.allowedValues)}`;
-  if (definition && expectations[definition] && ["pattern", "type", "minLength", "maxLength", "minimum", "maximum"].includes(error.keyword)) {
+  const limit = error.params.limit as number;
+  // Out-of-range values get the range, not the general rule they otherwise satisfy.
+  if (error.keyword === "maxLength") return `${found} is ${String(error.data).length} characters long; at most ${limit} are allowed`;
+  if (error.keyword === "minLength") return `${found} must not be empty`;
+  if (error.keyword === "minimum") return `${found} must be at least ${limit}`;
+  if (error.keyword === "maximum") return `${found} is more than ${limit}, the largest allowed${definition === "size" ? " (1 TiB)" : ""}`;
+  if (definition && expectations[definition] && ["pattern", "type"].includes(error.keyword)) {
     return `${found} ${expectations[definition]}`;
   }
   return `${found} ${error.message ?? "is invalid"}`;

@@ -1,6 +1,7 @@
 import { HashPool } from "@model-recover/md5-manifest";
+import { PublishError, type FileIdentity } from "@model-recover/safe-fs";
 import { KEY_CHUNK_BYTES, XorKernel } from "@model-recover/xor-core";
-import { explainWriteError, InterruptedError } from "../errors.js";
+import { explainWriteError, InterruptedError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { FileJob } from "./file-job.js";
 import { KeyCache } from "./key-cache.js";
@@ -30,7 +31,7 @@ const keyBuffersFor = (loaded: LoadedRecipe) => (loaded.pipeline.key.material ==
  */
 const CHECKPOINT_CHUNKS = Math.max(1, Math.round(Number(process.env.MODEL_RECOVER_CHECKPOINT_MB ?? 320) / 10));
 
-export type FileOutcome = { ok: true; file: VerifiedFile } | { ok: false; error: unknown };
+export type FileOutcome = { ok: true; file: VerifiedFile; identity: FileIdentity } | { ok: false; error: unknown };
 
 export interface EngineOptions {
   loaded: LoadedRecipe;
@@ -101,7 +102,13 @@ async function step(job: FileJob, chunk: number, keys: KeyCache, options: Engine
   } finally {
     key?.release();
   }
-  if (chunk === job.chunks - 1) finishing.push(finish(job, options));
+  if (chunk === job.chunks - 1) {
+    const finished = finish(job, options);
+    // Awaited with the others at the end; handled now so that an early failure (a full disk while
+    // saving a receipt) is the run's error, not an unhandled rejection that kills the process.
+    finished.catch(() => undefined);
+    finishing.push(finished);
+  }
   else if ((chunk + 1) % CHECKPOINT_CHUNKS === 0 && !job.isRehash(chunk)) await job.checkpoint();
 }
 
@@ -112,11 +119,13 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
     const digests = await job.settle();
     await options.keys.release(job.task);
     const checks = await verifyDigests(job.task, digests, options.loaded, options.keys);
-    await job.output!.publish();
-    outcome = { ok: true, file: { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks } };
+    const identity = await job.output!.publish(job.task.outputBytes);
+    outcome = { ok: true, file: { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks }, identity };
   } catch (error) {
     await job.output?.discard();
-    outcome = { ok: false, error: explainWriteError(error, options.folder.dir) };
+    // Another program swapped or grew the temporary file: what would be published is not what was hashed.
+    const failure = error instanceof PublishError ? new VerificationError(job.task.entry.name, `${job.task.entry.name} did not verify: ${error.message}`) : error;
+    outcome = { ok: false, error: explainWriteError(failure, options.folder.dir) };
   }
   await options.folder.forget(job.task.entry.name);
   await options.onFinished(job.task, outcome);

@@ -23,8 +23,8 @@ export async function settleExistingOutputs(tasks: FileTask[], outDir: string, r
     if (!info) continue;
     if (info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is a folder where ${name} goes; move it away or pass another --out`);
     const receipt = info.isFile() ? await receipts.current(name) : undefined;
-    if (receipt && verifies(task, receipt, mode)) {
-      verified.set(name, { status: "verified", file: { name, bytes: receipt.size, ...digestsOf(receipt), checks: checksFor(task, mode) }, reused: true });
+    if (receipt && receipt.identity.size === task.outputBytes && verifies(task, receipt, mode)) {
+      verified.set(name, { status: "verified", file: { name, bytes: receipt.identity.size, ...digestsOf(receipt), checks: checksFor(task, mode) }, reused: true });
       continue;
     }
     if (info.isFile() && info.size === task.outputBytes && canVerify(task)) {

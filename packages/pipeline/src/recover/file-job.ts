@@ -1,4 +1,6 @@
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { openRegularFile } from "@model-recover/safe-fs";
 import type { HashPool, PooledHash } from "@model-recover/md5-manifest";
 import { KEY_CHUNK_BYTES, type XorKernel } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
@@ -25,8 +27,6 @@ export interface JobShared {
 export class FileJob {
   readonly chunks: number;
   private input?: FileHandle;
-  /** The output written by an earlier run, read back to rebuild the hash state up to `resumeFrom`. */
-  private earlier?: FileHandle;
   output?: TempOutput;
   /** Chunks whose pieces have all been read, XORed and handed to the hashes and the disk. */
   chunksDone = 0;
@@ -72,10 +72,10 @@ export class FileJob {
   }
 
   private async open(): Promise<void> {
-    this.input = await open(this.task.readFrom ?? this.task.source, "r");
-    const resume = this.resumeFrom > 0;
-    this.output = await TempOutput.create(this.shared.folder.dir, this.task.entry.name, { direct: true, resume });
-    if (resume) this.earlier = await open(this.output.path, "r");
+    this.input = (await openRegularFile(this.task.readFrom ?? this.task.source, "download")).handle;
+    const { folder } = this.shared;
+    const name = this.task.entry.name;
+    this.output = await TempOutput.create(folder.partialPath(name), join(folder.dir, name), { direct: true, resumeFrom: this.resumeFrom });
     this.streams = algorithmsFor(this.task, this.shared.verify).map((algorithm) => ({ algorithm, hash: this.shared.hashes.open(algorithm, this.task.outputBytes) }));
   }
 
@@ -84,7 +84,7 @@ export class FileJob {
     const slot = await slots.acquire();
     const view = kernel.bytes.subarray(slot, slot + length);
     try {
-      if (rehash) await readFully(this.earlier!, view, position, this.output!.path);
+      if (rehash) await readBack(this.output!, view, position);
       else await this.readFully(view, position);
     } catch (error) {
       slots.release(slot);
@@ -123,7 +123,6 @@ export class FileJob {
   async abandon(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     await this.input?.close().catch(() => undefined);
-    await this.earlier?.close().catch(() => undefined);
     await this.output?.discard();
     await this.shared.folder.forget(this.task.entry.name).catch(() => undefined);
   }
@@ -132,7 +131,6 @@ export class FileJob {
   async suspend(): Promise<void> {
     await this.checkpoint();
     await this.input?.close();
-    await this.earlier?.close();
     await this.output?.suspend();
   }
 
@@ -140,12 +138,20 @@ export class FileJob {
   async settle(): Promise<{ md5?: string; sha256?: string }> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     await this.input?.close();
-    await this.earlier?.close();
     // Digest even after an error: it frees the hash state on its thread.
     const digests: { md5?: string; sha256?: string } = {};
     for (const { algorithm, hash } of this.streams) digests[algorithm] = await hash.digest();
     if (this.error !== undefined) throw this.error;
     return digests;
+  }
+}
+
+/** The durable part of a resumed output, read back through the very descriptor that continues it. */
+async function readBack(output: TempOutput, view: Uint8Array, at: number): Promise<void> {
+  for (let filled = 0; filled < view.length; ) {
+    const bytesRead = await output.read(view.subarray(filled), at + filled);
+    if (bytesRead === 0) throw new InputError("OUT_NOT_WRITABLE", `${output.path}: shrank while being resumed; another program is using the output folder`);
+    filled += bytesRead;
   }
 }
 

@@ -27,9 +27,14 @@ export async function resolveBasePath(loaded: LoadedRecipe, path: string): Promi
   throw new InputError("BASE_MISSING", `${path}: several candidates for ${base.title}: ${bySize.join(", ")}; pass the one you mean with --base <file>`);
 }
 
+/** Files named `name` up to `depth` folders down; links to files count (a base kept elsewhere and linked in). */
 async function findFiles(dir: string, name: string, depth: number): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const found = entries.filter((e) => e.isFile() && e.name === name).map((e) => join(dir, e.name));
+  const found: string[] = [];
+  for (const entry of entries) {
+    if (entry.name !== name) continue;
+    if (entry.isFile() || (entry.isSymbolicLink() && (await stat(join(dir, name)).catch(() => undefined))?.isFile())) found.push(join(dir, name));
+  }
   if (depth === 0) return found;
   for (const entry of entries) {
     if (entry.isDirectory() && !entry.name.startsWith(".")) found.push(...(await findFiles(join(dir, entry.name), name, depth - 1)));

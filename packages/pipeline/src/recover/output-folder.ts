@@ -1,13 +1,18 @@
+import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { access, link, lstat, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, link, lstat, readdir, readFile, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
+import { isWriteFreshTemp, makeFolder, writeFresh } from "@model-recover/safe-fs";
 import { InputError } from "../errors.js";
-import { makeFolder } from "../make-folder.js";
 import type { FileTask } from "./plan.js";
-import { isPartialName, partialName } from "./temp-output.js";
 
-const STATE_DIR = ".model-recover";
+/**
+ * The state folder inside every output folder. Recipe names are plain file names, and this one name
+ * is refused in recipes, so nothing a recipe names can ever be a path in here: temporary outputs,
+ * resume records, receipts and the lock live in a namespace no output can reach.
+ */
+export const STATE_DIR = ".model-recover";
 
 /** What must be unchanged for a partly written output to be continued rather than started over. */
 export interface PartialRecord {
@@ -18,26 +23,34 @@ export interface PartialRecord {
 }
 
 /**
+ * A fixed-length name for everything kept about one output: a hash of its name, so that a long or
+ * non-ASCII name (255 bytes of CJK) never makes a state file name too long for the file system.
+ */
+const stateId = (name: string) => createHash("sha256").update(name).digest("hex").slice(0, 32);
+
+/**
  * The output folder as this tool uses it: created if needed, locked against a second run, and home
- * to the state directory (receipts, resume records). Nothing is ever written outside it, and the state
- * directory is refused if it is anything but a real directory (a planted symlink would lead writes out).
+ * to the state folder. Nothing is ever written outside it, and the state folder is refused if it is
+ * anything but a real directory (a planted symlink would lead writes out).
  */
 export class OutputFolder {
-  private constructor(
-    readonly dir: string,
-    readonly stateDir: string,
-  ) {}
+  readonly stateDir: string;
+  private readonly partialDir: string;
+
+  private constructor(readonly dir: string) {
+    this.stateDir = join(dir, STATE_DIR);
+    this.partialDir = join(this.stateDir, "partial");
+  }
 
   static async claim(dir: string): Promise<OutputFolder> {
+    const folder = new OutputFolder(dir);
     try {
       await makeFolder(dir);
-      const stateDir = join(dir, STATE_DIR);
-      for (const folder of [stateDir, join(stateDir, "partial")]) {
-        await makeFolder(folder);
-        const info = await lstat(folder);
-        if (!info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${folder}: is not a folder (a symlink?); remove it and run again`);
+      for (const path of [folder.stateDir, folder.partialDir]) {
+        await makeFolder(path);
+        const info = await lstat(path);
+        if (!info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is not a folder (a symlink?); remove it and run again`);
       }
-      const folder = new OutputFolder(dir, stateDir);
       await folder.lock();
       await folder.removeLeftovers();
       return folder;
@@ -48,6 +61,16 @@ export class OutputFolder {
     }
   }
 
+  /** Where `name` is written before it verified (same file system as its final name, for the rename). */
+  partialPath(name: string): string {
+    return join(this.partialDir, `${stateId(name)}.part`);
+  }
+
+  /** A scratch file kept for `name` while it is recovered (a gunzipped payload, a restored copy). */
+  scratchPath(name: string, kind: "gunzip" | "restore"): string {
+    return join(this.partialDir, `${stateId(name)}.${kind}`);
+  }
+
   /**
    * One run per output folder: a lock file naming the run; a lock whose process is gone is taken over.
    * The lock appears with its content in one step (a link of a finished file), so another run never
@@ -56,6 +79,7 @@ export class OutputFolder {
   private async lock(): Promise<void> {
     const path = join(this.stateDir, "lock");
     const mine = join(this.stateDir, `lock.${process.pid}`);
+    await rm(mine, { force: true });
     await writeFresh(mine, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
     try {
       await this.takeLock(mine, path);
@@ -77,7 +101,7 @@ export class OutputFolder {
           throw new InputError("OUT_BUSY", `${this.dir}: a model-recover on ${holder.host} (pid ${holder.pid}, started ${holder.started}) holds this folder; wait for it, or remove ${path} if that run is gone`);
         }
         if (holder && isAlive(holder.pid)) {
-          throw new InputError("OUT_BUSY", `${this.dir}: another model-recover (pid ${holder.pid}, started ${holder.started}) is recovering into this folder; wait for it to finish or stop it`);
+          throw new InputError("OUT_BUSY", `${this.dir}: another model-recover (pid ${holder.pid}, started ${holder.started}) is using this folder; wait for it to finish or stop it`);
         }
         await rm(path, { force: true });
       }
@@ -86,9 +110,9 @@ export class OutputFolder {
 
   /** Half-written state files of a run killed mid-write (only this run may use the folder now). */
   private async removeLeftovers(): Promise<void> {
-    for (const folder of [this.stateDir, join(this.stateDir, "partial")]) {
+    for (const folder of [this.stateDir, this.partialDir]) {
       for (const name of await readdir(folder)) {
-        if (name.endsWith(".tmp") || /^lock\.\d+$/.test(name)) await rm(join(folder, name), { force: true });
+        if (isWriteFreshTemp(name) || /^lock\.\d+$/.test(name)) await rm(join(folder, name), { force: true });
       }
     }
   }
@@ -100,15 +124,13 @@ export class OutputFolder {
   /** How far `task` may continue from: the durable bytes of its temporary output, if made from the same inputs. */
   async resumePoint(task: FileTask, inputs: string): Promise<number> {
     const record = await readFile(this.recordPath(task.entry.name), "utf8").then((t) => JSON.parse(t) as PartialRecord).catch(() => undefined);
-    if (!record || record.inputs !== inputs || record.name !== task.entry.name) return 0;
-    const temp = await lstat(join(this.dir, partialName(task.entry.name))).catch(() => undefined);
-    return temp?.isFile() && temp.size >= record.durableBytes && record.durableBytes <= task.outputBytes ? record.durableBytes : 0;
+    if (!record || record.inputs !== inputs || record.name !== task.entry.name || !Number.isSafeInteger(record.durableBytes)) return 0;
+    const temp = await lstat(this.partialPath(task.entry.name)).catch(() => undefined);
+    return temp?.isFile() && record.durableBytes >= 0 && temp.size >= record.durableBytes && record.durableBytes <= task.outputBytes ? record.durableBytes : 0;
   }
 
   async saveProgress(record: PartialRecord): Promise<void> {
-    const path = this.recordPath(record.name);
-    await writeFresh(`${path}.tmp`, JSON.stringify(record));
-    await rename(`${path}.tmp`, path);
+    await writeFresh(this.recordPath(record.name), JSON.stringify(record));
   }
 
   async forget(name: string): Promise<void> {
@@ -118,18 +140,20 @@ export class OutputFolder {
   /** Forget `name`'s progress and remove its temporary output: the file is done. */
   async dropPartial(name: string): Promise<void> {
     await this.forget(name);
-    await rm(join(this.dir, partialName(name)), { force: true });
+    await rm(this.partialPath(name), { force: true });
   }
 
-  /** Temporary files no resumable task will continue: left by a crash, or from other inputs. */
-  async removeStalePartials(keep: Set<string>): Promise<void> {
-    for (const name of await readdir(this.dir)) {
-      if (isPartialName(name) && !keep.has(name)) await rm(join(this.dir, name), { force: true });
+  /** Temporary outputs and scratch files no resumable task will continue: left by a crash, or from other inputs. */
+  async removeStalePartials(resumable: Set<string>): Promise<void> {
+    const keep = new Set([...resumable].map((name) => this.partialPath(name)));
+    for (const name of await readdir(this.partialDir)) {
+      const path = join(this.partialDir, name);
+      if (!name.endsWith(".json") && !keep.has(path)) await rm(path, { force: true });
     }
   }
 
   private recordPath(name: string): string {
-    return join(this.stateDir, "partial", `${encodeURIComponent(name)}.json`);
+    return join(this.partialDir, `${stateId(name)}.json`);
   }
 }
 
@@ -137,7 +161,7 @@ export class OutputFolder {
 export async function inputsIdentity(task: FileTask, basePath: string, extra: string): Promise<string> {
   const ident = async (path: string) => {
     const info = await stat(path).catch(() => undefined);
-    return info ? `${info.size}:${info.mtimeMs}:${info.ino}` : "absent";
+    return info ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}` : "absent";
   };
   return [await ident(task.source), await ident(basePath), task.sha256 ?? "", task.entry.md5 ?? "", extra].join("|");
 }
@@ -163,10 +187,4 @@ async function trueCause(dir: string, error: NodeJS.ErrnoException): Promise<str
     () => "ENOENT",
     (denied: NodeJS.ErrnoException) => denied.code ?? "ENOENT",
   );
-}
-
-/** Write a new file, never through whatever (a planted symlink) was at its name; rename then replaces atomically. */
-export async function writeFresh(path: string, text: string): Promise<void> {
-  await rm(path, { force: true });
-  await writeFile(path, text, { flag: "wx" });
 }

@@ -1,6 +1,7 @@
-import { open, readdir, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseEncFileName } from "@model-recover/hf-layout";
+import { describeKind, openRegularFile } from "@model-recover/safe-fs";
 import { InputError } from "../errors.js";
 import type { PipelineDefinition } from "../recipe/pipelines.js";
 import { isEncrypted, type LoadedRecipe, type RecipeFile } from "../recipe/types.js";
@@ -34,24 +35,27 @@ export interface Plan {
 
 export async function planRecovery({ recipe, pipeline }: LoadedRecipe, encDir: string): Promise<Plan> {
   const present = await listReleaseFolder(encDir);
+  const versions = encVersions(present.keys());
   const tasks: FileTask[] = [];
   const absentClearFiles: string[] = [];
   const missing: string[] = [];
   const claimed = new Set<string>();
   for (const entry of recipe.files) {
-    const found = isEncrypted(entry) ? payloadName(pipeline, entry.name, entry.sha256 ?? undefined, [...present.keys()]) : { name: entry.name };
-    const size = present.get(found.name);
+    const found = isEncrypted(entry) ? payloadName(pipeline, entry.name, entry.sha256 ?? undefined, versions, present) : { name: entry.name };
+    const listed = present.get(found.name);
     claimed.add(found.name);
-    if (size === undefined) {
+    if (typeof listed === "string") throw new InputError("ENC_MISSING", `${join(encDir, found.name)}: ${listed}; download it again or replace it with the file itself`);
+    if (listed === undefined) {
       if (isEncrypted(entry)) missing.push(found.name + (found.note ?? ""));
       else absentClearFiles.push(entry.name);
       continue;
     }
     const headerBytes = isEncrypted(entry) ? HEADER_BYTES[pipeline.header] : 0;
-    tasks.push({ kind: isEncrypted(entry) ? "decrypt" : "copy", entry, source: join(encDir, found.name), sourceName: found.name, headerBytes, ...(found.sha256 ? { sha256: found.sha256 } : {}), outputBytes: size - headerBytes });
+    tasks.push({ kind: isEncrypted(entry) ? "decrypt" : "copy", entry, source: join(encDir, found.name), sourceName: found.name, headerBytes, ...(found.sha256 ? { sha256: found.sha256 } : {}), outputBytes: listed - headerBytes });
   }
   if (missing.length > 0) {
-    throw new InputError("ENC_MISSING", `${encDir}: ${missing.length} of ${recipe.files.filter(isEncrypted).length} encrypted files missing: ${missing.join("; ")}; download them again (git lfs pull) or pass the right --enc folder`);
+    const shown = missing.length > 10 ? `${missing.slice(0, 10).join("; ")}; and ${missing.length - 10} more` : missing.join("; ");
+    throw new InputError("ENC_MISSING", `${encDir}: ${missing.length} of ${recipe.files.filter(isEncrypted).length} encrypted files missing: ${shown}; download them again (git lfs pull) or pass the right --enc folder`);
   }
   // A gzipped payload's size says nothing of the recovered size.
   if (pipeline.payload !== "gzip") for (const task of tasks) await checkSize(task);
@@ -59,37 +63,60 @@ export async function planRecovery({ recipe, pipeline }: LoadedRecipe, encDir: s
   return { tasks, absentClearFiles, extras, totalOutputBytes: tasks.reduce((sum, t) => sum + t.outputBytes, 0) };
 }
 
+type EncVersions = Map<string, { file: string; sha256: string }[]>;
+
+/** The `.enc` files of the release folder by the plain name they recover, parsed once (planning stays linear). */
+function encVersions(files: Iterable<string>): EncVersions {
+  const byName: EncVersions = new Map();
+  for (const file of files) {
+    const parsed = parseEncFileName(file);
+    if (!parsed.ok) continue;
+    const list = byName.get(parsed.value.plainName) ?? [];
+    list.push({ file, sha256: parsed.value.sha256 });
+    byName.set(parsed.value.plainName, list);
+  }
+  return byName;
+}
+
 /**
  * The payload's name in the release folder by the pipeline's template. A `.enc` name carries the
  * sha256 (spec §1); where the recipe does not know it, the release's own name tells it.
  */
-function payloadName(pipeline: PipelineDefinition, name: string, sha256: string | undefined, present: string[]): { name: string; sha256?: string; note?: string } {
+function payloadName(pipeline: PipelineDefinition, name: string, sha256: string | undefined, versions: EncVersions, present: Map<string, unknown>): { name: string; sha256?: string; note?: string } {
   if (pipeline.encryptedName === "{name}") return { name };
   if (pipeline.encryptedName === "{name}.enc") return { name: `${name}.enc` };
-  const versions = present.flatMap((file) => {
-    const parsed = parseEncFileName(file);
-    return parsed.ok && parsed.value.plainName === name ? [{ file, sha256: parsed.value.sha256 }] : [];
-  });
+  const found = versions.get(name) ?? [];
   if (sha256 !== undefined) {
     const expected = `${name}.${sha256}.enc`;
-    const other = versions.find((v) => v.sha256 !== sha256);
-    return { name: expected, sha256, ...(other && !present.includes(expected) ? { note: ` (found ${other.file}, a different version of ${name})` } : {}) };
+    const other = found.find((v) => v.sha256 !== sha256);
+    return { name: expected, sha256, ...(other && !present.has(expected) ? { note: ` (found ${other.file}, a different version of ${name})` } : {}) };
   }
-  if (versions.length > 1) {
-    throw new InputError("ENC_NAME", `${versions.map((v) => v.file).join(", ")}: several versions of ${name} in the release folder and the recipe does not say which; keep the one the card lists`);
+  if (found.length > 1) {
+    throw new InputError("ENC_NAME", `${found.map((v) => v.file).join(", ")}: several versions of ${name} in the release folder and the recipe does not say which; keep the one the card lists`);
   }
-  return versions[0] ? { name: versions[0].file, sha256: versions[0].sha256 } : { name: `${name}.<sha256>.enc` };
+  return found[0] ? { name: found[0].file, sha256: found[0].sha256 } : { name: `${name}.<sha256>.enc` };
 }
 
-async function listReleaseFolder(encDir: string): Promise<Map<string, number>> {
+/**
+ * The release folder's files with their sizes. Symlinks are followed (a Hugging Face cache snapshot
+ * is all links into its blobs; inputs are only read); a dangling link or a FIFO is listed with what
+ * is wrong with it, so that a recipe file it stands for gets a message that says so.
+ */
+async function listReleaseFolder(encDir: string): Promise<Map<string, number | string>> {
   const entries = await readdir(encDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
     const what = error.code === "ENOTDIR" ? "is a file, expected the downloaded release folder" : "folder not found";
     throw new InputError("ENC_FOLDER_MISSING", `${encDir}: ${what}; pass --enc <folder with the encrypted files>`);
   });
-  const sizes = new Map<string, number>();
+  const sizes = new Map<string, number | string>();
   for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    sizes.set(entry.name, (await stat(join(encDir, entry.name))).size);
+    if (entry.isDirectory()) continue;
+    if (entry.isFile()) {
+      sizes.set(entry.name, (await stat(join(encDir, entry.name))).size);
+      continue;
+    }
+    const target = await stat(join(encDir, entry.name)).catch(() => undefined);
+    if (target?.isFile()) sizes.set(entry.name, target.size);
+    else if (!target?.isDirectory()) sizes.set(entry.name, target ? `is ${describeKind(target)}, not a file` : "is a symlink to a file that does not exist (a dangling link)");
   }
   return sizes;
 }
@@ -109,7 +136,7 @@ async function checkSize(task: FileTask): Promise<void> {
 
 /** The header holds the plaintext sha256, and so does the name: a file whose two disagree is not the file named. */
 async function checkHeaderMatchesName(path: string, sha256: string): Promise<void> {
-  const handle = await open(path, "r");
+  const { handle } = await openRegularFile(path, "download");
   try {
     const header = Buffer.alloc(32);
     await handle.read(header, 0, 32, 0);

@@ -1,4 +1,5 @@
-import { open, stat, statfs } from "node:fs/promises";
+import { stat, statfs } from "node:fs/promises";
+import { openRegularFile } from "@model-recover/safe-fs";
 import { hashFile, MultiHasher } from "@model-recover/md5-manifest";
 import { KEY_CHUNK_BYTES, Keystream, type KeySource } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
@@ -29,10 +30,11 @@ export async function runPreflight(loaded: LoadedRecipe, tasks: FileTask[], keys
 
 /**
  * Every file of a release uses the same key prefix (spec §1), so decrypting the smallest file tells
- * in milliseconds whether the base is the right key, instead of after half an hour.
+ * in milliseconds whether the base is the right key, instead of after half an hour. An empty file
+ * proves nothing (its sha256 is the same under any key), so the smallest non-empty one is used.
  */
 async function checkKeyOnSmallestFile(loaded: LoadedRecipe, tasks: FileTask[], keys: KeyProvider): Promise<string | undefined> {
-  const smallest = tasks.filter((t) => t.kind === "decrypt" && t.sha256).sort((a, b) => a.outputBytes - b.outputBytes)[0];
+  const smallest = tasks.filter((t) => t.kind === "decrypt" && t.sha256 && t.outputBytes > 0).sort((a, b) => a.outputBytes - b.outputBytes)[0];
   if (!smallest) return undefined;
   const sha256 = await decryptedSha256(smallest, await keys.sourceFor(smallest));
   if (sha256 === smallest.sha256) return smallest.entry.name;
@@ -51,7 +53,7 @@ async function decryptedSha256(task: FileTask, key: KeySource): Promise<string> 
   const hasher = new MultiHasher(["sha256"]);
   const keystream = new Keystream(key);
   const buffer = new Uint8Array(Math.min(KEY_CHUNK_BYTES, Math.max(task.outputBytes, 1)));
-  const input = await open(task.source, "r");
+  const { handle: input } = await openRegularFile(task.source, "download");
   try {
     for (let done = 0; done < task.outputBytes; ) {
       const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, task.outputBytes - done), task.headerBytes + done);
@@ -74,7 +76,7 @@ async function checkKeyPrefix(loaded: LoadedRecipe, basePath: string): Promise<v
   const prefixMd5 = keyPrefix?.bytes === prefixBytes ? keyPrefix?.md5 : undefined;
   if (!prefixBytes || !prefixMd5) return;
   const hasher = new MultiHasher(["md5"]);
-  const handle = await open(basePath, "r");
+  const { handle } = await openRegularFile(basePath, "base checkpoint");
   try {
     const prefix = new Uint8Array(prefixBytes);
     const { bytesRead } = await handle.read(prefix, 0, prefixBytes, 0);

@@ -1,27 +1,29 @@
-import { lstat, mkdir, readFile, rename } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFresh } from "./output-folder.js";
+import { checkPlainFileName } from "@model-recover/hf-layout";
+import { type FileIdentity, identityOf, isFileIdentity, sameIdentity, writeFresh } from "@model-recover/safe-fs";
+import { STATE_DIR } from "./output-folder.js";
 
-/** What was verified about one output file, and the stat that says it has not changed since. */
+/** What was verified about one output file, and the identity that says it has not changed since. */
 export interface Receipt {
   name: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
+  identity: FileIdentity;
   /** Absent when the file was verified by its header alone (`--verify sha256`). */
   md5?: string;
   sha256: string;
 }
 
-const RECEIPT_DIR = ".model-recover";
 const RECEIPT_FILE = "receipts.json";
 
 /**
  * Receipts let a re-run skip outputs that already verified without re-hashing gigabytes: like git's
- * index, a file whose size, mtime and inode are unchanged keeps the digests it was verified with.
+ * index, a file whose device, inode, size, mtime and ctime are unchanged keeps the digests it was
+ * verified with. Anything read back is checked as untrusted input: a receipt whose name is not a
+ * plain file name, or whose fields are not what this code writes, is ignored.
  */
 export class ReceiptBook {
-  private saving = Promise.resolve();
+  private saving: Promise<void> = Promise.resolve();
+  private dirty = false;
 
   private constructor(
     private readonly outDir: string,
@@ -29,7 +31,7 @@ export class ReceiptBook {
   ) {}
 
   static async open(outDir: string): Promise<ReceiptBook> {
-    const text = await readFile(join(outDir, RECEIPT_DIR, RECEIPT_FILE), "utf8").catch(() => "[]");
+    const text = await readFile(join(outDir, STATE_DIR, RECEIPT_FILE), "utf8").catch(() => "[]");
     let list: Receipt[] = [];
     try {
       const parsed: unknown = JSON.parse(text);
@@ -40,35 +42,34 @@ export class ReceiptBook {
     return new ReceiptBook(outDir, new Map(list.map((r) => [r.name, r])));
   }
 
-  /** The receipt for `name` if the file on disk is still the one it describes. */
+  /** The receipt for `name` if the file on disk is still, to the inode and ctime, the one it describes. */
   async current(name: string): Promise<Receipt | undefined> {
     const receipt = this.receipts.get(name);
     if (!receipt) return undefined;
     const info = await lstat(join(this.outDir, name)).catch(() => undefined);
-    if (!info?.isFile() || info.size !== receipt.size || info.mtimeMs !== receipt.mtimeMs || info.ino !== receipt.ino) return undefined;
-    return receipt;
+    return info?.isFile() && sameIdentity(identityOf(info), receipt.identity) ? receipt : undefined;
   }
 
+  /** Record what `name` verified as, with the identity it has now (taken after any chmod or link). */
   async record(name: string, digests: { md5?: string; sha256?: string }): Promise<Receipt> {
     const info = await lstat(join(this.outDir, name));
-    const receipt: Receipt = { name, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, sha256: digests.sha256 ?? "", ...(digests.md5 ? { md5: digests.md5 } : {}) };
+    const receipt: Receipt = { name, identity: identityOf(info), sha256: digests.sha256 ?? "", ...(digests.md5 ? { md5: digests.md5 } : {}) };
     this.receipts.set(name, receipt);
-    // Files finish concurrently; one save at a time, each writing everything recorded so far.
-    this.saving = this.saving.then(() => this.save());
+    this.dirty = true;
+    // Files finish concurrently: one save at a time, each writing everything recorded so far, and
+    // a save with nothing new skipped, so 10,000 small files do not mean 10,000 rewrites.
+    this.saving = this.saving.catch(() => undefined).then(() => (this.dirty ? this.save() : undefined));
     await this.saving;
     return receipt;
   }
 
   private async save(): Promise<void> {
-    const dir = join(this.outDir, RECEIPT_DIR);
-    await mkdir(dir, { recursive: true });
-    const temp = join(dir, `${RECEIPT_FILE}.${process.pid}.tmp`);
-    await writeFresh(temp, JSON.stringify([...this.receipts.values()], null, 2) + "\n");
-    await rename(temp, join(dir, RECEIPT_FILE));
+    this.dirty = false;
+    await writeFresh(join(this.outDir, STATE_DIR, RECEIPT_FILE), `${JSON.stringify([...this.receipts.values()], null, 1)}\n`);
   }
 }
 
 function isReceipt(value: unknown): value is Receipt {
   const r = value as Receipt;
-  return typeof r?.name === "string" && typeof r.size === "number" && typeof r.mtimeMs === "number" && typeof r.ino === "number" && (r.md5 === undefined || typeof r.md5 === "string") && typeof r.sha256 === "string";
+  return typeof r?.name === "string" && checkPlainFileName(r.name).ok && isFileIdentity(r.identity) && (r.md5 === undefined || /^[0-9a-f]{32}$/.test(r.md5)) && /^([0-9a-f]{64})?$/.test(r.sha256);
 }

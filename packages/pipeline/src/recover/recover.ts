@@ -11,9 +11,9 @@ import { checkRoom, runPreflight } from "./preflight.js";
 import { settleExistingOutputs } from "./existing-outputs.js";
 import { inputsIdentity, OutputFolder } from "./output-folder.js";
 import { ReceiptBook } from "./receipts.js";
+import { refuseOverlaps } from "./overlaps.js";
 import { recoverTogether, type FileOutcome } from "./engine.js";
 import type { VerifyMode } from "./verify.js";
-import { partialName } from "./temp-output.js";
 
 export interface RecoverOptions {
   loaded: LoadedRecipe;
@@ -27,6 +27,8 @@ export interface RecoverOptions {
   verify?: VerifyMode;
   /** Aborting stops the run at the next chunk, keeping a resume point for every unfinished file. */
   signal?: AbortSignal;
+  /** pack's round trip only: the output is a hidden scratch folder inside the release it reads. */
+  scratchInsideRelease?: boolean;
 }
 
 /**
@@ -34,12 +36,14 @@ export interface RecoverOptions {
  * Input problems throw before any long work; a file that fails verification is reported in the
  * summary and the others still run, so one bad download costs one re-download.
  */
-export async function recover({ loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true, verify = "full", signal }: RecoverOptions): Promise<RecoverSummary> {
+export async function recover({ loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true, verify = "full", signal, scratchInsideRelease = false }: RecoverOptions): Promise<RecoverSummary> {
   const started = performance.now();
   const { recipe } = loaded;
   const plan = await planRecovery(loaded, encDir);
+  const base = await resolveBasePath(loaded, basePath);
+  await refuseOverlaps(outDir, [...(scratchInsideRelease ? [] : [{ path: encDir, what: "release folder (--enc)" }]), { path: base, what: "base (--base)" }]);
   // The base is checked before the output folder is touched: a wrong base creates nothing.
-  const keys = await KeyProvider.open(loaded, await resolveBasePath(loaded, basePath));
+  const keys = await KeyProvider.open(loaded, base);
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const { tasks, probe } = await runPreflight(loaded, plan.tasks, keys);
@@ -92,9 +96,9 @@ async function prepareOutput(loaded: LoadedRecipe, plan: Plan, keys: KeyProvider
   const folder = await OutputFolder.claim(outDir);
   cleanups.push(() => folder.release());
   const resume = await resumePoints(plan.tasks, folder, keys.basePath, `${loaded.pipeline.name}:${verify}`);
-  await folder.removeStalePartials(new Set([...resume.keys()].filter((t) => resume.get(t)!.from > 0).map((t) => partialName(t.entry.name))));
+  await folder.removeStalePartials(new Set([...resume.keys()].filter((t) => resume.get(t)!.from > 0).map((t) => t.entry.name)));
   if (loaded.pipeline.payload === "gzip") {
-    const gunzipped = await gunzipPayloads(plan.tasks, outDir);
+    const gunzipped = await gunzipPayloads(plan.tasks, folder);
     plan.tasks = gunzipped.tasks;
     cleanups.push(gunzipped.cleanup);
   }

@@ -1,14 +1,10 @@
 import { constants } from "node:fs";
-import { open, rename, rm, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { open, rm, type FileHandle } from "node:fs/promises";
+import { type FileIdentity, publishHandle } from "@model-recover/safe-fs";
+import { InputError } from "../errors.js";
 
-const PARTIAL_SUFFIX = ".model-recover-partial";
 /** O_DIRECT needs offsets, lengths and buffer addresses aligned to the device's block; 4 KiB covers them all. */
 const DIRECT_ALIGN = 4096;
-
-/** The temporary name of an output while it is written and before it verified. */
-export const partialName = (name: string) => `.${name}${PARTIAL_SUFFIX}`;
-export const isPartialName = (name: string) => name.startsWith(".") && name.endsWith(PARTIAL_SUFFIX);
 
 /**
  * An output file under its temporary name in the output folder. It appears under its final name only
@@ -27,18 +23,38 @@ export class TempOutput {
     private direct: FileHandle | undefined,
   ) {}
 
-  static async create(outDir: string, name: string, options: { direct?: boolean; resume?: boolean } = {}): Promise<TempOutput> {
-    const path = join(outDir, partialName(name));
-    // O_EXCL refuses a symlink planted under the temporary name instead of writing through it, and
-    // O_NOFOLLOW does the same for one that is continued after a crash.
+  /**
+   * Create `path` afresh, or with `resumeFrom` reopen what an earlier run left there, cut back to the
+   * bytes that run made durable (anything past them, a tail another program added included, is
+   * written again). O_EXCL refuses a symlink planted at the temporary name instead of writing
+   * through it, and O_NOFOLLOW does the same for one that is continued.
+   */
+  static async create(path: string, finalPath: string, options: { direct?: boolean; resumeFrom?: number } = {}): Promise<TempOutput> {
     let handle: FileHandle;
-    if (options.resume) handle = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW);
-    else {
+    if (options.resumeFrom) {
+      handle = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
+      const info = await handle.stat();
+      if (!info.isFile()) {
+        await handle.close();
+        throw new InputError("OUT_NOT_WRITABLE", `${path}: is not a regular file (something was planted in the state folder); remove it and run again`);
+      }
+      await handle.truncate(options.resumeFrom);
+    } else {
       await rm(path, { force: true });
-      handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     }
     const direct = options.direct && constants.O_DIRECT ? await open(path, constants.O_WRONLY | constants.O_DIRECT | constants.O_NOFOLLOW).catch(() => undefined) : undefined;
-    return new TempOutput(path, join(outDir, name), handle, direct);
+    if (direct && (await direct.stat()).ino !== (await handle.stat()).ino) {
+      await direct.close();
+      await handle.close();
+      throw new InputError("OUT_NOT_WRITABLE", `${path}: was replaced while being opened (another program is using the state folder); run again`);
+    }
+    return new TempOutput(path, finalPath, handle, direct);
+  }
+
+  /** Read back bytes an earlier run wrote (to rebuild the hash state of a resumed file). */
+  async read(view: Uint8Array, position: number): Promise<number> {
+    return (await this.handle.read(view, 0, view.length, position)).bytesRead;
   }
 
   /** Make what was written so far durable: the resume point a crash falls back to. */
@@ -75,12 +91,19 @@ export class TempOutput {
     }
   }
 
-  /** fsync, close and rename over the final name (rename replaces a symlink there, never follows it). */
-  async publish(): Promise<void> {
+  /**
+   * fsync, then rename over the final name only if the temporary name still holds this very file at
+   * `expectedSize` bytes (see publishHandle: the bytes renamed are the bytes written and hashed).
+   * A rename replaces a symlink at the final name, never follows it.
+   */
+  async publish(expectedSize: number): Promise<FileIdentity> {
     await this.closeDirect();
     await this.handle.sync();
-    await this.handle.close();
-    await rename(this.path, this.finalPath);
+    try {
+      return await publishHandle(this.handle, this.path, this.finalPath, expectedSize);
+    } finally {
+      await this.handle.close();
+    }
   }
 
   async discard(): Promise<void> {
