@@ -34,7 +34,7 @@ const outDir = join(dir, "out");
 const encFiles = release.recipe.files.map((f) => join(release.encDir, `${f.name}.${(f as { sha256: string }).sha256}.enc`));
 const outFiles = release.recipe.files.map((f) => join(outDir, f.name));
 const outputBytes = release.recipe.files.reduce((sum, f) => sum + (f.size ?? 0), 0);
-const cli = [process.execPath, join(root, "packages/pipeline/bin/model-recover.js")];
+const cli = [process.execPath, join(root, "packages/cli/bin/model-recover.js")];
 const recoverArgs = ["recover", release.recipePath, "--base", release.basePath, "--enc", release.encDir, "--out", outDir];
 const catAll = (files: string[]) => ["sh", "-c", `cat ${files.map(quote).join(" ")} > /dev/null`];
 

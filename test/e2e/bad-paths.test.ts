@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelRecover, repoRoot } from "../support/cli.js";
+import { demoDir, modelRecover } from "../support/cli.js";
 
 const lastLine = (stderr: string) => stderr.trim().split("\n").at(-1)!;
-const demoBase = join(repoRoot, "demo", "base", "consolidated.00.pth");
+const demoBase = join(demoDir, "base", "consolidated.00.pth");
 
 describe("paths a user can get wrong end in one line and an exit code, never a stack trace or a hang", () => {
   let dir: string;

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { xorshift32Bytes } from "@model-recover/xor-core";
-import { modelRecover, repoRoot } from "../support/cli.js";
+import { demoDir, modelRecover } from "../support/cli.js";
 
-const demoBase = join(repoRoot, "demo", "base", "consolidated.00.pth");
+const demoBase = join(demoDir, "base", "consolidated.00.pth");
 
 describe("base checkpoints: identify, and --base as a download folder", () => {
   let dir: string;

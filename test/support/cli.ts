@@ -2,7 +2,9 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const main = fileURLToPath(new URL("../../packages/pipeline/src/cli/main.ts", import.meta.url));
+/** The bundled tiny release (manifests/demo: base and release, recovered by manifests/demo.json). */
+export const demoDir = fileURLToPath(new URL("../../manifests/demo/", import.meta.url));
+const main = fileURLToPath(new URL("../../packages/cli/src/main.ts", import.meta.url));
 
 export interface CliRun {
   code: number;

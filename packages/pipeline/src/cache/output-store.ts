@@ -1,51 +1,96 @@
 import { constants } from "node:fs";
-import { copyFile, link, lstat, mkdir, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { chmod, copyFile, link, lstat, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { hashFile } from "@model-recover/md5-manifest";
+import { type FileIdentity, identityOf, isFileIdentity, regularFileIdentity, sameIdentity, writeFresh } from "@model-recover/safe-fs";
 
 /**
- * Recovered files by sha256, so a cached recovery can be put back without any XOR work. Files go in
- * as hard links (no extra space, no copy) where store and output share a file system, else as
- * reflinks or copies. Nothing here is trusted blindly: a restored file is checked against its size.
+ * Verified outputs by sha256, so a cached recovery can be put back without any XOR work. An entry is
+ * a hard link of the output (no extra space, no copy) made read-only, or a reflink or copy on another
+ * file system. Nothing here is trusted by its size: each entry's identity (device, inode, size, mtime,
+ * ctime) is recorded when it is verified, and an entry whose identity changed since (an output
+ * edited in place shares its inode) is hashed again, and removed if it no longer holds its sha256.
  */
 export class OutputStore {
   constructor(readonly dir: string) {}
 
-  pathOf(sha256: string): string {
+  private entryPath(sha256: string): string {
     return join(this.dir, sha256.slice(0, 2), sha256);
   }
 
-  async has(sha256: string, size: number): Promise<boolean> {
-    const info = await lstat(this.pathOf(sha256)).catch(() => undefined);
-    return info?.isFile() === true && info.size === size;
+  private identityPath(sha256: string): string {
+    return `${this.entryPath(sha256)}.identity.json`;
   }
 
-  /** Add a verified output (a no-op when the store already holds that content). */
+  /** The entry holding `sha256` (`size` bytes), if it provably still does; a bad entry is removed. */
+  async trusted(sha256: string, size: number): Promise<string | undefined> {
+    const path = this.entryPath(sha256);
+    const found = await regularFileIdentity(path);
+    if (!found || found.size !== size) return this.drop(sha256);
+    const recorded = await readIdentity(this.identityPath(sha256));
+    if (recorded && sameIdentity(found, recorded)) return path;
+    const { sha256: actual } = await hashFile(path, ["sha256"]);
+    const after = await regularFileIdentity(path);
+    if (actual !== sha256 || !after || !sameIdentity(found, after)) return this.drop(sha256);
+    await writeFresh(this.identityPath(sha256), JSON.stringify(after));
+    return path;
+  }
+
+  /** Keep a verified output; `file` is made read-only when the entry shares its inode. */
   async add(file: string, sha256: string, size: number): Promise<void> {
-    if (await this.has(sha256, size)) return;
-    await mkdir(join(this.dir, sha256.slice(0, 2)), { recursive: true });
-    await placeAtomically(file, this.pathOf(sha256));
+    if (await this.trusted(sha256, size)) return;
+    await mkdir(dirname(this.entryPath(sha256)), { recursive: true });
+    const temp = `${this.entryPath(sha256)}.${process.pid}.adding`;
+    const identity = await place(file, temp, sha256);
+    await rename(temp, this.entryPath(sha256));
+    await writeFresh(this.identityPath(sha256), JSON.stringify(identity));
   }
 
-  /** Put `sha256` back at `target` (a temporary name, then a rename); false if the store lacks it. */
-  async restore(sha256: string, size: number, target: string): Promise<boolean> {
-    if (!(await this.has(sha256, size))) return false;
-    await placeAtomically(this.pathOf(sha256), target);
-    const info = await lstat(target);
-    return info.isFile() && info.size === size;
+  /**
+   * Put `sha256` at `target` through `temp` (both in the output folder); the identity of what was put
+   * there, or undefined when the store has no provably good copy.
+   */
+  async restore(sha256: string, size: number, temp: string, target: string): Promise<FileIdentity | undefined> {
+    const entry = await this.trusted(sha256, size);
+    if (!entry) return undefined;
+    await rm(temp, { force: true });
+    const placed = await place(entry, temp, sha256);
+    await rename(temp, target);
+    const after = await regularFileIdentity(target);
+    return after && after.ino === placed.ino && after.size === size ? after : undefined;
+  }
+
+  private async drop(sha256: string): Promise<undefined> {
+    await rm(this.entryPath(sha256), { force: true });
+    await rm(this.identityPath(sha256), { force: true });
+    return undefined;
   }
 }
 
-async function placeAtomically(source: string, target: string): Promise<void> {
-  // The output folder's own temporary form, so an interrupted restore is cleaned like any other.
-  const temp = join(dirname(target), `.${basename(target)}.model-recover-partial`);
-  await rm(temp, { force: true });
+/**
+ * A second name for verified bytes: a hard link made read-only (0444: an output that shares the inode
+ * can no longer be written in place by mistake), or across file systems a reflink or copy that is
+ * hashed before it counts. Returns the identity it has once placed.
+ */
+async function place(source: string, temp: string, sha256: string): Promise<FileIdentity> {
   try {
     await link(source, temp);
+    await chmod(temp, 0o444);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "EXDEV" && code !== "EPERM" && code !== "EMLINK") throw error;
-    // Another file system: a reflink where it can (btrfs, XFS, APFS), a copy otherwise.
     await copyFile(source, temp, constants.COPYFILE_FICLONE);
+    await chmod(temp, 0o444);
+    const { sha256: copied } = await hashFile(temp, ["sha256"]);
+    if (copied !== sha256) {
+      await rm(temp, { force: true });
+      throw new Error(`${temp}: the copy does not hold sha256 ${sha256}`);
+    }
   }
-  await rename(temp, target);
+  return identityOf(await lstat(temp));
+}
+
+async function readIdentity(path: string): Promise<FileIdentity | undefined> {
+  const value: unknown = await readFile(path, "utf8").then(JSON.parse, () => undefined).catch(() => undefined);
+  return isFileIdentity(value) ? value : undefined;
 }

@@ -1,17 +1,18 @@
 import { readdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { checkPlainFileName } from "@model-recover/hf-layout";
 import { InputFileError, readSmallFile } from "@model-recover/safe-fs";
 import { InputError, RecipeError } from "../errors.js";
+import { bundledManifestsDir } from "../data-dirs.js";
+import { printable } from "../printable.js";
 import { loadBase } from "./bases.js";
 import { loadPipeline } from "./pipelines.js";
 import type { LoadedRecipe, Recipe } from "./types.js";
 import { schemaProblems } from "./validate.js";
 import { STATE_DIR } from "../recover/output-folder.js";
 
-/** The repository's manifests/ folder: recipes by name live here. */
-export const bundledManifestsDir = fileURLToPath(new URL("../../../../manifests/", import.meta.url));
+/** The manifests data package: recipes by name live here. */
+export { bundledManifestsDir };
 
 /** The recipes in a manifests folder: every `*.json` but the schemas and the workspace's package.json. */
 export async function recipeNames(manifestsDir = bundledManifestsDir): Promise<string[]> {
@@ -40,7 +41,7 @@ export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: s
     throw new InputError("RECIPE_NOT_FOUND", `${file}: ${hint}; run \`model-recover list\` or pass a path to a recipe file`);
   });
   const recipe = validateRecipe(file, parseJson(file, text));
-  return resolveRecipe(recipe, { file, root: dirname(dirname(path)), manifestsDir });
+  return resolveRecipe(recipe, { file, root: dirname(path), manifestsDir });
 }
 
 /** A valid recipe with its base (by reference or inline) and its pipeline definition. */
@@ -59,7 +60,7 @@ function parseJson(file: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new RecipeError(file, `${file}: not valid JSON (${(error as Error).message})`);
+    throw new RecipeError(file, `${file}: not valid JSON (${printable((error as Error).message)})`);
   }
 }
 

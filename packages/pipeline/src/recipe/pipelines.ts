@@ -1,5 +1,5 @@
 import { readdir, readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { pipelinesDir } from "../data-dirs.js";
 import { RecipeError } from "../errors.js";
 import { schemaProblems } from "./validate.js";
 
@@ -24,7 +24,6 @@ export interface PipelineDefinition {
   blame?: ("enc-md5" | "base-md5")[];
 }
 
-export const pipelinesDir = fileURLToPath(new URL("../../../../pipelines/", import.meta.url));
 
 const loaded = new Map<string, Promise<PipelineDefinition>>();
 

@@ -65,7 +65,7 @@ export interface LoadedRecipe {
   pipeline: PipelineDefinition;
   /** The recipe file as the user would name it (relative where possible). */
   file: string;
-  /** Folder that bundled paths are relative to (the repository root for manifests/). */
+  /** Folder that bundled paths are relative to: the recipe file's own folder. */
   root: string;
 }
 

@@ -1,14 +1,15 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
+import { bundledManifestsDir, pipelinesDir } from "../data-dirs.js";
 
 // verbose: errors carry the offending value and schema, which the messages quote.
 const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true, verbose: true });
-const root = new URL("../../../../", import.meta.url);
-const compile = (path: string) => ajv.compile(JSON.parse(readFileSync(new URL(path, root), "utf8")) as object);
+const compile = (path: string) => ajv.compile(JSON.parse(readFileSync(path, "utf8")) as object);
 const validators = {
-  recipe: compile("manifests/recipe.schema.json"),
-  base: compile("manifests/base.schema.json"),
-  pipeline: compile("pipelines/pipeline.schema.json"),
+  recipe: compile(join(bundledManifestsDir, "recipe.schema.json")),
+  base: compile(join(bundledManifestsDir, "base.schema.json")),
+  pipeline: compile(join(pipelinesDir, "pipeline.schema.json")),
 };
 
 const recipeSchemaId = (validators.recipe.schema as { $id: string }).$id;

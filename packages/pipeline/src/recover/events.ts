@@ -5,6 +5,7 @@ export type RecoverEvent =
   | { type: "planned"; files: { name: string; bytes: number; reused: boolean }[]; totalBytes: number; extras: string[]; absentClearFiles: string[] }
   | { type: "key-checked"; base: string; probe: string }
   | { type: "unverified-removed"; name: string }
+  | { type: "restored"; name: string }
   | { type: "room-checked"; neededBytes: number; freeBytes: number }
   | { type: "file-started"; name: string; bytes: number; resumedFrom: number }
   | { type: "file-progress"; name: string; bytesDone: number; bytes: number }
@@ -12,7 +13,7 @@ export type RecoverEvent =
   | { type: "file-failed"; name: string; message: string };
 
 export type FileStatus =
-  | { status: "verified"; file: VerifiedFile; reused: boolean }
+  | { status: "verified"; file: VerifiedFile; reused: boolean; restored?: boolean }
   | { status: "failed"; name: string; bytes: number; message: string; code: string };
 
 export interface RecoverSummary {

@@ -1,7 +1,10 @@
 import { lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { hashFile } from "@model-recover/md5-manifest";
+import { identityOf, regularFileIdentity, sameIdentity } from "@model-recover/safe-fs";
+import type { OutputStore } from "../cache/output-store.js";
 import { InputError } from "../errors.js";
+import type { OutputFolder } from "./output-folder.js";
 import type { FileStatus, RecoverEvent } from "./events.js";
 import type { FileTask } from "./plan.js";
 import type { ReceiptBook } from "./receipts.js";
@@ -9,37 +12,73 @@ import { algorithmsFor, type Check, type VerifyMode } from "./verify.js";
 
 type Digests = { md5?: string; sha256?: string };
 
+/** What an earlier verified run says an output is (a turbo cache hit's receipt), for putting it back from the store. */
+export interface KnownOutput {
+  sha256: string;
+  size: number;
+  md5?: string;
+}
+
+export interface SettleContext {
+  folder: OutputFolder;
+  receipts: ReceiptBook;
+  mode: VerifyMode;
+  onEvent: (event: RecoverEvent) => void;
+  store?: OutputStore;
+  known?: Map<string, KnownOutput>;
+}
+
 /**
  * Files already under a final name in the output folder: reused when a receipt vouches for them,
  * adopted when they verify (outputs of the published scripts, say), removed otherwise, so that no
- * unverified file is left under a final name whatever this run does.
+ * unverified file is left under a final name whatever this run does. Then, where an earlier run's
+ * receipt is known, missing files are put back from the output store, without XOR work.
  */
-export async function settleExistingOutputs(tasks: FileTask[], outDir: string, receipts: ReceiptBook, mode: VerifyMode, onEvent: (event: RecoverEvent) => void): Promise<Map<string, FileStatus>> {
+export async function settleExistingOutputs(tasks: FileTask[], context: SettleContext): Promise<Map<string, FileStatus>> {
   const verified = new Map<string, FileStatus>();
   for (const task of tasks) {
-    const name = task.entry.name;
-    const path = join(outDir, name);
-    const info = await lstat(path).catch(() => undefined);
-    if (!info) continue;
-    if (info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is a folder where ${name} goes; move it away or pass another --out`);
-    const receipt = info.isFile() ? await receipts.current(name) : undefined;
-    if (receipt && receipt.identity.size === task.outputBytes && verifies(task, receipt, mode)) {
-      verified.set(name, { status: "verified", file: { name, bytes: receipt.identity.size, ...digestsOf(receipt), checks: checksFor(task, mode) }, reused: true });
-      continue;
-    }
-    if (info.isFile() && info.size === task.outputBytes && canVerify(task)) {
-      const digests = await hashFile(path, algorithmsFor(task, mode));
-      if (verifies(task, digests, mode)) {
-        await receipts.record(name, digests);
-        verified.set(name, { status: "verified", file: { name, bytes: info.size, ...digestsOf(digests), checks: checksFor(task, mode) }, reused: true });
-        continue;
-      }
-    }
-    // Never followed: a symlink planted under a final name is removed, not written through.
-    await rm(path, { force: true });
-    onEvent({ type: "unverified-removed", name });
+    const status = (await settleOne(task, context)) ?? (await restoreFromStore(task, context));
+    if (status) verified.set(task.entry.name, status);
   }
   return verified;
+}
+
+async function settleOne(task: FileTask, { folder, receipts, mode, onEvent }: SettleContext): Promise<FileStatus | undefined> {
+  const name = task.entry.name;
+  const path = join(folder.dir, name);
+  const info = await lstat(path).catch(() => undefined);
+  if (!info) return undefined;
+  if (info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is a folder where ${name} goes; move it away or pass another --out`);
+  const receipt = info.isFile() ? await receipts.current(name) : undefined;
+  if (receipt && receipt.identity.size === task.outputBytes && verifies(task, receipt, mode)) return reused(task, mode, receipt, receipt.identity.size);
+  if (info.isFile() && info.size === task.outputBytes && canVerify(task)) {
+    const digests = await hashFile(path, algorithmsFor(task, mode));
+    const after = await regularFileIdentity(path);
+    // Adopted only if it did not change while it was hashed: the receipt vouches for what was hashed.
+    if (verifies(task, digests, mode) && after && sameIdentity(after, identityOf(info))) {
+      await receipts.record(name, digests);
+      return reused(task, mode, digests, info.size);
+    }
+  }
+  // Never followed: a symlink planted under a final name is removed, not written through.
+  await rm(path, { force: true });
+  onEvent({ type: "unverified-removed", name });
+  return undefined;
+}
+
+async function restoreFromStore(task: FileTask, { folder, receipts, mode, onEvent, store, known }: SettleContext): Promise<FileStatus | undefined> {
+  const name = task.entry.name;
+  const output = known?.get(name);
+  if (!store || !output || output.size !== task.outputBytes || !verifies(task, output, mode)) return undefined;
+  const placed = await store.restore(output.sha256, output.size, folder.scratchPath(name, "restore"), join(folder.dir, name));
+  if (!placed) return undefined;
+  await receipts.record(name, output);
+  onEvent({ type: "restored", name });
+  return { ...reused(task, mode, output, output.size), restored: true };
+}
+
+function reused(task: FileTask, mode: VerifyMode, digests: Digests, bytes: number): FileStatus & { status: "verified" } {
+  return { status: "verified", file: { name: task.entry.name, bytes, ...digestsOf(digests), checks: checksFor(task, mode) }, reused: true };
 }
 
 function canVerify(task: FileTask): boolean {

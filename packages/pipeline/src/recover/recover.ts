@@ -1,6 +1,7 @@
+import { join } from "node:path";
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
 import { KeyError } from "@model-recover/xor-core";
-import { explainWriteError, InputError, VerificationError } from "../errors.js";
+import { explainWriteError, InputError, InterruptedError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import type { FileStatus, RecoverEvent, RecoverSummary } from "./events.js";
 import { planRecovery, type FileTask, type Plan } from "./plan.js";
@@ -8,7 +9,8 @@ import { resolveBasePath } from "./find-base.js";
 import { gunzipPayloads } from "./gunzip-payloads.js";
 import { KeyProvider } from "./keys.js";
 import { checkRoom, runPreflight } from "./preflight.js";
-import { settleExistingOutputs } from "./existing-outputs.js";
+import { type KnownOutput, settleExistingOutputs } from "./existing-outputs.js";
+import { OutputStore } from "../cache/output-store.js";
 import { inputsIdentity, OutputFolder } from "./output-folder.js";
 import { ReceiptBook } from "./receipts.js";
 import { refuseOverlaps } from "./overlaps.js";
@@ -29,6 +31,16 @@ export interface RecoverOptions {
   signal?: AbortSignal;
   /** pack's round trip only: the output is a hidden scratch folder inside the release it reads. */
   scratchInsideRelease?: boolean;
+  /**
+   * A content store of verified outputs: every file verified here is added to it, and files an
+   * earlier run is known to have produced (`known`, a cache hit's receipt) are put back from it.
+   */
+  store?: { dir: string; known?: Map<string, KnownOutput> };
+  /**
+   * Awaited once everything is checked and before any XOR work: pnpm recover holds a run here until
+   * turbo has said whether the recovery is cached (and aborts it if it is).
+   */
+  beforeWork?: () => Promise<void>;
 }
 
 /**
@@ -36,7 +48,8 @@ export interface RecoverOptions {
  * Input problems throw before any long work; a file that fails verification is reported in the
  * summary and the others still run, so one bad download costs one re-download.
  */
-export async function recover({ loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true, verify = "full", signal, scratchInsideRelease = false }: RecoverOptions): Promise<RecoverSummary> {
+export async function recover(options: RecoverOptions): Promise<RecoverSummary> {
+  const { loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true, verify = "full", signal, scratchInsideRelease = false } = options;
   const started = performance.now();
   const { recipe } = loaded;
   const plan = await planRecovery(loaded, encDir);
@@ -49,7 +62,8 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     const { tasks, probe } = await runPreflight(loaded, plan.tasks, keys);
     plan.tasks = tasks;
     if (probe) onEvent({ type: "key-checked", base: keys.basePath, probe });
-    const { folder, resume, receipts, reused } = await prepareOutput(loaded, plan, keys, outDir, verify, onEvent, cleanups);
+    const store = options.store ? new OutputStore(options.store.dir) : undefined;
+    const { folder, resume, receipts, reused } = await prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, cleanups, store, known: options.store?.known });
     const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
     onEvent({
       type: "planned",
@@ -63,6 +77,8 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
     const { freeBytes } = await checkRoom(outDir, neededBytes);
     onEvent({ type: "room-checked", neededBytes, freeBytes });
 
+    await options.beforeWork?.();
+    if (signal?.aborted) throw new InterruptedError([]);
     const results = new Map(reused);
     await recoverTogether(todo, {
       loaded,
@@ -73,11 +89,12 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
       ...(signal ? { signal } : {}),
       onStarted: (task, resumedFrom) => onEvent({ type: "file-started", name: task.entry.name, bytes: task.outputBytes, resumedFrom }),
       onBytes: (task, bytesDone) => onEvent({ type: "file-progress", name: task.entry.name, bytesDone, bytes: task.outputBytes }),
-      onFinished: recordOutcome(results, receipts, onEvent),
+      onFinished: recordOutcome({ results, receipts, onEvent, store, outDir }),
     });
     const files = plan.tasks.map((t) => results.get(t.entry.name)!);
+    // The layout check can only warn: every file already verified against its header or card.
     const folderProblems = checkFolder ? await folderCheck(outDir, files) : [];
-    const ok = files.every((f) => f.status === "verified") && folderProblems.length === 0;
+    const ok = files.every((f) => f.status === "verified");
     return { recipe: recipe.name, outDir, files, extras: plan.extras, absentClearFiles: plan.absentClearFiles, folderProblems, verify, ok, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     if (error instanceof KeyError) throw new InputError("BASE_CHANGED", `${error.message}; the base must not change while a recovery runs: run again once it is complete`);
@@ -88,11 +105,24 @@ export async function recover({ loaded, encDir, basePath, outDir, onEvent = () =
   }
 }
 
+interface PrepareContext {
+  loaded: LoadedRecipe;
+  plan: Plan;
+  keys: KeyProvider;
+  outDir: string;
+  verify: VerifyMode;
+  onEvent: (event: RecoverEvent) => void;
+  cleanups: (() => Promise<void>)[];
+  store: OutputStore | undefined;
+  known: Map<string, KnownOutput> | undefined;
+}
+
 /**
  * Claim the output folder, keep what an earlier run can still use (resumable temporary outputs,
- * verified files) and clear the rest. Files the plan needs unpacked first (gzip payloads) are.
+ * verified files, the store's copies of known outputs) and clear the rest. Files the plan needs
+ * unpacked first (gzip payloads) are.
  */
-async function prepareOutput(loaded: LoadedRecipe, plan: Plan, keys: KeyProvider, outDir: string, verify: VerifyMode, onEvent: (event: RecoverEvent) => void, cleanups: (() => Promise<void>)[]) {
+async function prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, cleanups, store, known }: PrepareContext) {
   const folder = await OutputFolder.claim(outDir);
   cleanups.push(() => folder.release());
   const resume = await resumePoints(plan.tasks, folder, keys.basePath, `${loaded.pipeline.name}:${verify}`);
@@ -103,20 +133,33 @@ async function prepareOutput(loaded: LoadedRecipe, plan: Plan, keys: KeyProvider
     cleanups.push(gunzipped.cleanup);
   }
   const receipts = await ReceiptBook.open(outDir);
-  const reused = await settleExistingOutputs(plan.tasks, outDir, receipts, verify, onEvent);
+  const reused = await settleExistingOutputs(plan.tasks, { folder, receipts, mode: verify, onEvent, ...(store ? { store } : {}), ...(known ? { known } : {}) });
   // A run killed between publishing a file and forgetting its progress leaves both behind.
   for (const name of reused.keys()) await folder.dropPartial(name);
   return { folder, resume, receipts, reused };
 }
 
-/** What happens when a file is done: a receipt and an event if it verified, a reported failure if not. */
-function recordOutcome(results: Map<string, FileStatus>, receipts: ReceiptBook, onEvent: (event: RecoverEvent) => void) {
+interface OutcomeContext {
+  results: Map<string, FileStatus>;
+  receipts: ReceiptBook;
+  onEvent: (event: RecoverEvent) => void;
+  store: OutputStore | undefined;
+  outDir: string;
+}
+
+/**
+ * What happens when a file is done: if it verified, the store keeps it (which may make it read-only)
+ * and then a receipt records its identity; if not, a reported failure.
+ */
+function recordOutcome({ results, receipts, onEvent, store, outDir }: OutcomeContext) {
   return async (task: FileTask, outcome: FileOutcome): Promise<void> => {
     const name = task.entry.name;
     if (outcome.ok) {
-      await receipts.record(name, outcome.file);
-      onEvent({ type: "file-verified", file: outcome.file });
-      results.set(name, { status: "verified", file: outcome.file, reused: false });
+      const { file } = outcome;
+      if (store && file.sha256) await store.add(join(outDir, name), file.sha256, file.bytes);
+      await receipts.record(name, file);
+      onEvent({ type: "file-verified", file });
+      results.set(name, { status: "verified", file, reused: false });
       return;
     }
     const { error } = outcome;

@@ -1,9 +1,8 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { packRelease } from "../pack/pack.js";
-import { displayPath } from "../recipe/load-recipe.js";
 import type { CommandContext } from "./context.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
+import { displayPath, packRelease } from "@model-recover/pipeline";
 
 export const packHelp = `Usage: model-recover pack --model <folder> --base <file> --out <folder> --name <recipe name>
                           [--clear <file>]... [--recipe <path>] [--title <text>] [--card <url>]

@@ -1,5 +1,4 @@
-import type { RecoverEvent } from "../recover/events.js";
-import { formatBytes, formatDuration } from "../units.js";
+import { formatBytes, formatDuration, printable, type RecoverEvent } from "@model-recover/pipeline";
 
 interface Stream {
   write(text: string): unknown;
@@ -46,17 +45,18 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
       return;
     }
     const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - 50));
-    const lines = [...active.entries()].map(([name, f]) => `${bar(f.done / Math.max(f.bytes, 1), width)} ${pct(f.done, f.bytes)} ${name}`);
+    const lines = [...active.entries()].map(([name, f]) => `${bar(f.done / Math.max(f.bytes, 1), width)} ${pct(f.done, f.bytes)} ${printable(name)}`);
     lines.push(`${bar(doneBytes() / Math.max(totalBytes, 1), width)} ${pct(doneBytes(), totalBytes)} overall: ${overallLine()}`);
     const up = drawnLines > 0 ? `\x1b[${drawnLines}A` : "";
     stream.write(`${up}\r\x1b[J${lines.join("\n")}\n`);
     drawnLines = lines.length;
   }
 
+  /** A line of its own; what it quotes of the inputs (names, messages) is shown with controls escaped. */
   function say(line: string): void {
     if (tty && drawnLines > 0) stream.write(`\x1b[${drawnLines}A\r\x1b[J`);
     drawnLines = 0;
-    stream.write(`${line}\n`);
+    stream.write(`${printable(line)}\n`);
   }
 
   return (event: RecoverEvent): void => {
@@ -67,9 +67,11 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
         started = now();
         for (const name of event.extras) say(`not part of the release, left alone: ${name}`);
         const reused = event.files.length - todo.length;
-        say(`${todo.length} files to recover (${formatBytes(totalBytes)})${reused ? `, ${reused} already verified` : ""}`);
+        say(`${todo.length} ${todo.length === 1 ? "file" : "files"} to recover (${formatBytes(totalBytes)})${reused ? `, ${reused} already verified` : ""}`);
         return;
       }
+      case "restored":
+        return say(`put back ${event.name} from the output store (verified before, no XOR work)`);
       case "unverified-removed":
         return say(`removed ${event.name} from the output folder: it was there but did not verify`);
       case "key-checked":
@@ -88,7 +90,8 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
         const name = event.type === "file-verified" ? event.file.name : event.name;
         finishedBytes += active.get(name)?.bytes ?? 0;
         active.delete(name);
-        say(event.type === "file-verified" ? `verified ${name}` : `FAILED ${name}: ${event.message}`);
+        // A verified file is listed once, in the summary; a failure says why here, where it happens.
+        if (event.type === "file-failed") say(`FAILED ${name}: ${event.message}`);
         if (active.size > 0) redraw(true);
         return;
       }

@@ -1,9 +1,7 @@
 import { parseArgs } from "node:util";
-import { loadRecipe, recipeNames } from "../recipe/load-recipe.js";
-import { isEncrypted, type LoadedRecipe, type Recipe } from "../recipe/types.js";
-import { formatBytes } from "../units.js";
 import type { CommandContext } from "./context.js";
 import { ExitCode } from "./exit-codes.js";
+import { formatBytes, isEncrypted, loadRecipe, recipeNames, type LoadedRecipe, type Recipe } from "@model-recover/pipeline";
 
 export const listHelp = `Usage: model-recover list
 

@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
+import { InputFileError, readSmallFile } from "@model-recover/safe-fs";
 import { dirname, join, resolve } from "node:path";
-import type { LoadedRecipe } from "../recipe/types.js";
 import { UsageError } from "./exit-codes.js";
+import { printable, type LoadedRecipe } from "@model-recover/pipeline";
 
 export interface PathSettings {
   enc: string;
@@ -11,15 +11,17 @@ export interface PathSettings {
 type Partial3 = Partial<PathSettings>;
 
 export const CONFIG_FILE = "model-recover.config.json";
+/** A config names three paths; anything bigger is not one (and /dev/zero is never read). */
+const MAX_CONFIG_BYTES = 64 * 1024;
 const KEYS = ["enc", "base", "out"] as const;
 
 /**
  * Where the release folder, the base and the output are: flags win over environment variables,
  * which win over the local config file (per recipe, then global), then over a recipe's bundled paths.
  */
-export async function resolvePaths(loaded: LoadedRecipe, flags: Partial3, options: { cwd: string; env: NodeJS.ProcessEnv; configFile?: string }): Promise<PathSettings & { sources: Record<keyof PathSettings, string> }> {
+export async function resolvePaths(loaded: LoadedRecipe, flags: Partial3, options: { cwd: string; env: NodeJS.ProcessEnv; configFile?: string; projectDir?: string }): Promise<PathSettings & { sources: Record<keyof PathSettings, string> }> {
   const { cwd, env } = options;
-  const config = await readConfig(options.configFile ?? env.MODEL_RECOVER_CONFIG, cwd, loaded.root);
+  const config = await readConfig(options.configFile ?? env.MODEL_RECOVER_CONFIG, cwd, options.projectDir ?? cwd);
   const recipe = loaded.recipe;
   const layers: [string, Partial3][] = [
     ["flag", flags],
@@ -52,14 +54,15 @@ interface LocalConfig {
 }
 
 /** The git-ignored local config: `{ "base": …, "recipes": { "<name>": { "enc": …, "base": …, "out": … } } }`. */
-async function readConfig(explicit: string | undefined, cwd: string, repoRoot: string): Promise<LocalConfig> {
-  const candidates = explicit ? [resolve(cwd, explicit)] : [join(cwd, CONFIG_FILE), join(repoRoot, CONFIG_FILE)];
+async function readConfig(explicit: string | undefined, cwd: string, projectDir: string): Promise<LocalConfig> {
+  const candidates = explicit ? [resolve(cwd, explicit)] : [...new Set([join(cwd, CONFIG_FILE), join(projectDir, CONFIG_FILE)])];
   for (const file of candidates) {
-    const text = await readFile(file, "utf8").catch(() => undefined);
-    if (text === undefined) {
-      if (explicit) throw new UsageError(`${file}: config file not found`);
-      continue;
-    }
+    const text = await readSmallFile(file, MAX_CONFIG_BYTES, "config file").catch((error: unknown) => {
+      if (!(error instanceof InputFileError)) throw error;
+      if (error.code === "INPUT_MISSING" && !explicit) return undefined;
+      throw new UsageError(error.message);
+    });
+    if (text === undefined) continue;
     return parseConfig(file, text);
   }
   return { dir: cwd, global: {}, recipes: {} };
@@ -70,7 +73,7 @@ function parseConfig(file: string, text: string): LocalConfig {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${file}: not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`${file}: not valid JSON (${printable((error as Error).message)})`);
   }
   const { recipes = {}, ...global } = asPaths(file, "", value, true) as Partial3 & { recipes?: unknown };
   const perRecipe: Record<string, Partial3> = {};

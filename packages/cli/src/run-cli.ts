@@ -7,7 +7,8 @@ import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isParseArgsError } fr
 import type { CommandContext } from "./context.js";
 import { ChecksumListError } from "@model-recover/md5-manifest";
 import { KeyError } from "@model-recover/xor-core";
-import { RecoverError } from "../errors.js";
+import { InputFileError } from "@model-recover/safe-fs";
+import { printable, RecoverError } from "@model-recover/pipeline";
 
 const commands: Record<string, (argv: string[], context: CommandContext) => Promise<number>> = {
   recover: recoverCommand,
@@ -49,8 +50,10 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
 }
 
 function describeError(error: unknown): string {
-  // The libraries' typed errors already say which file and what to do.
-  if (error instanceof RecoverError || error instanceof UsageError || error instanceof ChecksumListError || error instanceof KeyError) return error.message;
-  if (isParseArgsError(error)) return `${(error as Error).message} (try --help)`;
+  // The libraries' typed errors already say which file and what to do; whatever of an input they
+  // quote (a name, a title) is shown with its control characters escaped.
+  const known = error instanceof RecoverError || error instanceof ChecksumListError || error instanceof KeyError || error instanceof InputFileError;
+  if (known) return (error as Error).message.split("\n").map(printable).join("\n");
+  if (isParseArgsError(error)) return `${printable((error as Error).message)} (try --help)`;
   return `unexpected error: ${(error as Error).stack ?? String(error)}`;
 }

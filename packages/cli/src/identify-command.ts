@@ -2,13 +2,9 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hashFile } from "@model-recover/md5-manifest";
-import { InputError } from "../errors.js";
-import { allBases } from "../recipe/bases.js";
-import { bundledManifestsDir, loadRecipe, recipeNames } from "../recipe/load-recipe.js";
-import type { BaseCheckpoint } from "../recipe/types.js";
-import { formatBytes } from "../units.js";
 import type { CommandContext } from "./context.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
+import { InputError, allBases, bundledManifestsDir, formatBytes, loadRecipe, recipeNames, type BaseCheckpoint } from "@model-recover/pipeline";
 
 export const identifyHelp = `Usage: model-recover identify <file>
 

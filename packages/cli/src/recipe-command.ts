@@ -2,9 +2,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseChecksumList, type ChecksumEntry } from "@model-recover/md5-manifest";
-import { recipeFromFolder } from "../recipe/from-folder.js";
 import type { CommandContext } from "./context.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
+import { recipeFromFolder } from "@model-recover/pipeline";
 
 export const recipeHelp = `Usage: model-recover recipe from-folder <folder> --name <name> [--format <pipeline>] [--md5 <list>]... [--out <file>]
                           [--title <text>] [--card <url>] [--prompt <text>]

@@ -1,6 +1,7 @@
 import { ChecksumListError } from "@model-recover/md5-manifest";
+import { InputFileError } from "@model-recover/safe-fs";
 import { KeyError } from "@model-recover/xor-core";
-import { InputError, InterruptedError, RecipeError, UsageError, VerificationError } from "../errors.js";
+import { InputError, InterruptedError, RecipeError, UsageError, VerificationError } from "@model-recover/pipeline";
 
 export { UsageError };
 
@@ -25,7 +26,7 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof InterruptedError) return ExitCode.interrupted;
   if (error instanceof InputError && error.code === "OUT_BUSY") return ExitCode.busy;
   if (error instanceof RecipeError) return ExitCode.recipeInvalid;
-  if (error instanceof InputError || error instanceof ChecksumListError || error instanceof KeyError) return ExitCode.badInput;
+  if (error instanceof InputError || error instanceof ChecksumListError || error instanceof KeyError || error instanceof InputFileError) return ExitCode.badInput;
   if (error instanceof VerificationError) return ExitCode.verificationFailed;
   return ExitCode.internal;
 }

@@ -1,0 +1,79 @@
+import { resolve } from "node:path";
+import { InputError, type InputErrorCode, loadRecipe, printable, recover, type RecoverSummary, UsageError, VerificationError, type VerifyMode } from "@model-recover/pipeline";
+import type { CommandContext, RecoverHooks } from "./context.js";
+import { ExitCode, exitCodesHelp } from "./exit-codes.js";
+import { type CommandSpec, helpText, parseCommand } from "./options.js";
+import { createProgress } from "./progress.js";
+import { resolvePaths } from "./settings.js";
+import { formatSummary } from "./summary.js";
+
+export const recoverSpec: CommandSpec = {
+  name: "recover",
+  positionals: "<recipe>",
+  summary: "Recover a published XOR release into a verified Hugging Face model folder. <recipe> is a recipe name (model-recover list) or a path to a recipe file.",
+  options: {
+    base: { type: "string", value: "<file|folder>", env: "MODEL_RECOVER_BASE", description: "the base checkpoint the release is keyed with (LLaMA-13B consolidated.00.pth), or the folder the LLaMA download went to" },
+    enc: { type: "string", value: "<folder>", env: "MODEL_RECOVER_ENC", description: "the downloaded release folder (*-enc) holding the encrypted files" },
+    out: { type: "string", value: "<folder>", env: "MODEL_RECOVER_OUT", description: "where the recovered model goes (default: out/<recipe>); it must not overlap --enc or --base" },
+    verify: { type: "string", value: "<mode>", default: "full", description: "full: each file's header sha256 and the card's md5; sha256: the header's sha256 alone, skipping the md5 pass (faster)" },
+    store: { type: "string", value: "<dir>", env: "MODEL_RECOVER_STORE", description: "also keep verified outputs in this content store (read-only hard links), from which pnpm recover puts a cached recovery back" },
+    config: { type: "string", value: "<file>", env: "MODEL_RECOVER_CONFIG", description: 'local settings, {"base", "enc", "out", "recipes": {"<name>": {...}}} (default: model-recover.config.json here or at the repository root)' },
+    help: { type: "boolean", short: "h", description: "show this help" },
+  },
+  notes:
+    "Flags win over environment variables, which win over the config file. Before any long work the release folder, the base (by decrypting the smallest file) and the free space are checked. Each file is written under a temporary name in <out>/.model-recover, verified (sha256 from its header, md5 from the card) and only then renamed. Files already verified in --out are not redone; an interrupted run continues where it stopped.",
+};
+
+export async function recoverCommand(argv: string[], context: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommand(recoverSpec, argv);
+  if (values.help) {
+    context.stdout.write(`${helpText(recoverSpec, exitCodesHelp)}\n`);
+    return ExitCode.ok;
+  }
+  const verify = values.verify as string;
+  if (verify !== "full" && verify !== "sha256") throw new UsageError(`--verify ${printable(verify)}: expected full or sha256`);
+  if (positionals.length !== 1) throw new UsageError(`expected one recipe, found ${positionals.length}: model-recover recover <recipe> (try --help)`);
+  const flags = values as unknown as RecoverFlags;
+  const summary = await recoverRecipe(positionals[0]!, { ...flags, verify }, context);
+  context.hooks?.onSummary?.(summary);
+  return ExitCode.ok;
+}
+
+interface RecoverFlags {
+  base?: string;
+  enc?: string;
+  out?: string;
+  config?: string;
+  store?: string;
+  verify: VerifyMode;
+}
+
+async function recoverRecipe(recipeName: string, flags: RecoverFlags, context: CommandContext): Promise<RecoverSummary> {
+  const hooks: RecoverHooks = context.hooks ?? {};
+  const loaded = await loadRecipe(recipeName, { cwd: context.cwd });
+  const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
+  context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  enc:  ${printable(paths.enc)}\n  base: ${printable(paths.base)}\n  out:  ${printable(paths.out)}\n`);
+  const storeDir = hooks.store?.dir ?? flags.store ?? context.env.MODEL_RECOVER_STORE;
+  const store = storeDir ? { dir: resolve(context.cwd, storeDir), ...(hooks.store?.known ? { known: hooks.store.known } : {}) } : undefined;
+  const summary = await recover({
+    loaded,
+    encDir: paths.enc,
+    basePath: paths.base,
+    outDir: paths.out,
+    onEvent: createProgress(context.stderr),
+    verify: flags.verify,
+    ...(context.signal ? { signal: context.signal } : {}),
+    ...(store ? { store } : {}),
+    ...(hooks.beforeWork ? { beforeWork: hooks.beforeWork } : {}),
+  });
+  context.stdout.write(formatSummary(summary, loaded.recipe, paths.out));
+  if (!summary.ok) {
+    hooks.onSummary?.(summary);
+    // A file lost to the disk or to a download that changed under us is bad input, not a bad file.
+    const inputProblem = summary.files.find((f) => f.status === "failed" && f.code !== "VERIFY_FAILED");
+    if (inputProblem?.status === "failed") throw new InputError(inputProblem.code as InputErrorCode, inputProblem.message);
+    const failed = summary.files.flatMap((f) => (f.status === "failed" ? [f.name] : []));
+    throw new VerificationError(failed[0]!, `${failed.length} of ${summary.files.length} files did not verify: ${failed.join(", ")}; see the lines above for why and what to do`);
+  }
+  return summary;
+}

@@ -1,0 +1,27 @@
+import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type LoadedRecipe, planRecovery, resolveBasePath } from "@model-recover/pipeline";
+
+/**
+ * The identity of a recovery, without reading its inputs: the recipe as loaded (base and pipeline
+ * included, so an edit that changes what it says changes the identity), the verify mode, and each
+ * input file's device, inode, size, mtime and ctime. A changed .enc byte changes mtime and ctime
+ * (ctime cannot be set back), another base is another inode; reading gigabytes to hash them, as a
+ * content identity would, would cost more than the recovery itself. What the recovery then reads is
+ * verified by the recovery, whatever the identity said.
+ */
+export async function inputsDigest(loaded: LoadedRecipe, paths: { enc: string; base: string }, verify: string): Promise<string> {
+  const { tasks } = await planRecovery(loaded, paths.enc);
+  const inputs: Record<string, string> = {};
+  for (const task of tasks) inputs[task.sourceName] = await statIdentity(task.source);
+  if (loaded.pipeline.key.material === "base-file") inputs["(base)"] = await statIdentity(await resolveBasePath(loaded, paths.base));
+  else for (const task of tasks) inputs[`(base)/${task.entry.name}`] = await statIdentity(join(paths.base, task.entry.name));
+  const what = { recipe: loaded.recipe, base: loaded.base, pipeline: loaded.pipeline, verify, inputs };
+  return createHash("sha256").update(JSON.stringify(what)).digest("hex");
+}
+
+async function statIdentity(path: string): Promise<string> {
+  const info = await stat(path, { bigint: true }).catch(() => undefined);
+  return info ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : "absent";
+}

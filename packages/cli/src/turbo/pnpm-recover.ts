@@ -1,0 +1,111 @@
+import { rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { loadRecipe, type LoadedRecipe, type RecoverSummary } from "@model-recover/pipeline";
+import type { CommandContext, RecoverHooks } from "../context.js";
+import { ExitCode } from "../exit-codes.js";
+import { parseCommand } from "../options.js";
+import { recoverSpec } from "../recover-command.js";
+import { runCli } from "../run-cli.js";
+import { resolvePaths } from "../settings.js";
+import { inputsDigest } from "./inputs-digest.js";
+import { OutputGate } from "./output-gate.js";
+import { Relay } from "./relay.js";
+import { readKnownOutputs, receiptOf, type RunReceipt } from "./run-receipt.js";
+import { runTurboTask } from "./turbo-task.js";
+
+const packageDir = dirname(createRequire(import.meta.url).resolve("@model-recover/cli/package.json"));
+
+interface Request {
+  loaded: LoadedRecipe;
+  digest: string;
+  store: string;
+}
+
+/**
+ * `pnpm recover <recipe> [flags]`: a recovery as a turbo task, cached by the identity of its inputs.
+ *
+ * turbo cannot hash files outside the repository, and multi-GB weights must not go into its cache,
+ * so the task's hashed input is one digest of recipe and inputs (inputs-digest.ts) and turbo caches
+ * only a receipt (names, sizes, hashes). The recovery runs here, in this process, started at once:
+ * it does every check, then waits before the XOR for turbo's answer. Not cached: the run goes on
+ * (its first run costs what a direct one does) and its result is handed to the task (relay.ts), which
+ * writes the receipt turbo caches. Cached: the run is dropped unseen and the outputs are checked
+ * and put back from the content store of verified outputs, with no XOR work.
+ */
+export async function pnpmRecover(argv: string[], context: CommandContext & { repoRoot: string }): Promise<number> {
+  const verbose = argv.includes("--verbose");
+  const args = argv.filter((a) => a !== "--verbose");
+  const request = await understand(args, context);
+  // Anything this glue cannot make sense of is the CLI's to explain, with its message and exit code.
+  if (!request) return runCli(["recover", ...args], context);
+  return recoverThroughTurbo(request, args, context, verbose);
+}
+
+async function understand(args: string[], context: CommandContext & { repoRoot: string }): Promise<Request | undefined> {
+  try {
+    const { values, positionals } = parseCommand(recoverSpec, args);
+    if (values.help || positionals.length !== 1) return undefined;
+    const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
+    const flags = values as { base?: string; enc?: string; out?: string; config?: string; store?: string; verify: string };
+    const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, projectDir: context.repoRoot, ...(flags.config ? { configFile: flags.config } : {}) });
+    const store = resolve(context.cwd, flags.store ?? context.env.MODEL_RECOVER_STORE ?? join(context.repoRoot, ".cache", "model-recover", "store"));
+    return { loaded, digest: await inputsDigest(loaded, paths, flags.verify), store };
+  } catch {
+    return undefined;
+  }
+}
+
+async function recoverThroughTurbo({ loaded, digest, store }: Request, args: string[], context: CommandContext & { repoRoot: string }, verbose: boolean): Promise<number> {
+  const receiptFile = join(packageDir, ".receipts", `${digest}.json`);
+  // Only a receipt turbo restores now may say the recovery is cached.
+  await rm(receiptFile, { force: true });
+  const relay = await Relay.open();
+  try {
+    const turbo = runTurboTask(context.repoRoot, digest, relay, verbose ? context.stderr : undefined);
+    const gate = new OutputGate(context.stdout, context.stderr);
+    const work = new AbortController();
+    const stop = () => work.abort();
+    context.signal?.addEventListener("abort", stop);
+    let cached = false;
+    let summary: RecoverSummary | undefined;
+    const hooks: RecoverHooks = {
+      store: { dir: store },
+      beforeWork: async () => {
+        cached = (await turbo.decision) === "hit";
+        if (cached) work.abort();
+        else gate.open();
+      },
+      onSummary: (s) => (summary = s),
+    };
+    const code = await runCli(["recover", ...args], { ...context, stdout: gate.stdout, stderr: gate.stderr, signal: work.signal, hooks });
+    context.signal?.removeEventListener("abort", stop);
+    if (!cached) {
+      gate.open();
+      await handOver(turbo, relay, code, summary, loaded, context, verbose);
+      return code;
+    }
+    gate.discard();
+    await turbo.exited;
+    const known = await readKnownOutputs(receiptFile, loaded);
+    context.stderr.write(`model-recover: turbo cache hit: ${loaded.recipe.name} was recovered and verified from these very inputs before; checking the outputs and putting back what is missing from the store, no XOR work\n`);
+    return runCli(["recover", ...args], { ...context, hooks: { store: { dir: store, ...(known ? { known } : {}) } } });
+  } finally {
+    await relay.close();
+  }
+}
+
+/** Give the task the run's result (turbo caches it when it is a success) and wait for turbo to finish. */
+async function handOver(turbo: ReturnType<typeof runTurboTask>, relay: Relay, code: number, summary: RecoverSummary | undefined, loaded: LoadedRecipe, context: CommandContext, verbose: boolean): Promise<void> {
+  const decision = await turbo.decision;
+  if (decision === "miss") {
+    const receipt: RunReceipt = code === ExitCode.ok && summary ? receiptOf(summary) : { ok: false, recipe: loaded.recipe.name, exitCode: code };
+    await relay.deliver(code, receipt);
+  }
+  const { code: turboCode, output } = await turbo.exited;
+  // turbo failing on its own (not by relaying our exit code) only costs the cache; say so once.
+  if (decision === "unavailable" || (code === ExitCode.ok && turboCode !== 0)) {
+    const why = output.trim().split("\n").at(-1) ?? "no output";
+    if (!verbose) context.stderr.write(`model-recover: note: turbo did not cache this recovery (${why}); pnpm recover --verbose shows its output\n`);
+  }
+}

@@ -1,0 +1,39 @@
+import { readFile } from "node:fs/promises";
+import { checkPlainFileName } from "@model-recover/hf-layout";
+import type { KnownOutput, LoadedRecipe, RecoverSummary } from "@model-recover/pipeline";
+
+/**
+ * What a recovery produced, without the weights: the file turbo caches for a recovery task. On a
+ * cache hit it comes back alone, and the files it names are checked and put back from the store.
+ */
+export type RunReceipt = SuccessReceipt | { ok: false; recipe: string; exitCode: number };
+export interface SuccessReceipt {
+  ok: true;
+  recipe: string;
+  files: ({ name: string } & KnownOutput)[];
+}
+
+export function receiptOf(summary: RecoverSummary): SuccessReceipt {
+  const files = summary.files.flatMap((f) => (f.status === "verified" && f.file.sha256 ? [{ name: f.file.name, size: f.file.bytes, sha256: f.file.sha256, ...(f.file.md5 ? { md5: f.file.md5 } : {}) }] : []));
+  return { ok: true, recipe: summary.recipe, files };
+}
+
+/**
+ * A receipt turbo put back, read as untrusted input: only entries that name a file of this recipe
+ * by a plain file name, with a whole size and well-formed digests, are kept (a cache entry saying
+ * `../x.json` never leads a write out of the output folder). Undefined when it is not a success.
+ */
+export async function readKnownOutputs(file: string, loaded: LoadedRecipe): Promise<Map<string, KnownOutput> | undefined> {
+  const value: unknown = await readFile(file, "utf8").then(JSON.parse, () => undefined).catch(() => undefined);
+  const receipt = value as SuccessReceipt | undefined;
+  if (receipt?.ok !== true || receipt.recipe !== loaded.recipe.name || !Array.isArray(receipt.files)) return undefined;
+  const names = new Set(loaded.recipe.files.map((f) => f.name));
+  const known = new Map<string, KnownOutput>();
+  for (const f of receipt.files) {
+    if (typeof f?.name !== "string" || !checkPlainFileName(f.name).ok || !names.has(f.name)) continue;
+    if (!Number.isSafeInteger(f.size) || f.size < 0 || typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256)) continue;
+    if (f.md5 !== undefined && (typeof f.md5 !== "string" || !/^[0-9a-f]{32}$/.test(f.md5))) continue;
+    known.set(f.name, { size: f.size, sha256: f.sha256, ...(f.md5 ? { md5: f.md5 } : {}) });
+  }
+  return known;
+}
