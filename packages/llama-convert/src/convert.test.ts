@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { contiguousStateDict, writeTorchSave } from "@model-recover/torch-format";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseParams } from "./params.js";
 import { hfTensorBlocks } from "./row-blocks.js";
 import { shardCheckpoint, shardIndexJson } from "./sharding.js";
@@ -36,7 +36,11 @@ async function converted(shards: number) {
 const sha256 = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
 
 describe.each([1, 2, 4])("converting %i original shard(s)", (shards) => {
-  const setup = converted(shards);
+  let setup: ReturnType<typeof converted>;
+  beforeAll(async () => {
+    setup = converted(shards);
+    await setup;
+  });
 
   it("plans the state dict torch's model has: names, order, dtypes, shapes", async () => {
     const { dir, plan } = await setup;

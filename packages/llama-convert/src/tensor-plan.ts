@@ -39,12 +39,12 @@ export interface ConvertGeometry {
 export function convertGeometry(params: LlamaParams, shards: number, path: string): ConvertGeometry {
   const intermediate = intermediateSize(params.dim);
   const geometry = { params, shards, vocab: LLAMA_VOCAB_SIZE, intermediate, headDim: params.dim / params.nHeads };
-  const parts: [string, number][] = [["n_heads", params.nHeads], ["dim", params.dim], ["the intermediate size", intermediate], ["the vocabulary", LLAMA_VOCAB_SIZE]];
-  const uneven = parts.find(([, size]) => size % shards !== 0);
-  if (!Number.isSafeInteger(shards) || shards < 1 || uneven) {
-    const why = uneven ? `${uneven[0]} (${uneven[1]}) does not split evenly into them` : "expected a whole number of consolidated.NN.pth files";
+  const fail = (why: string): never => {
     throw new ConvertError("SHARDS_INVALID", path, `${path}: ${shards} original shards: ${why}`);
-  }
+  };
+  if (!Number.isSafeInteger(shards) || shards < 1) fail("expected a whole number of consolidated.NN.pth files, at least 1");
+  const parts: [string, number][] = [["n_heads", params.nHeads], ["dim", params.dim], ["the intermediate size", intermediate], ["the vocabulary", LLAMA_VOCAB_SIZE]];
+  for (const [what, size] of parts) if (size % shards !== 0) fail(`${what} (${size}) does not split evenly into them`);
   return geometry;
 }
 
