@@ -1,15 +1,17 @@
-import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { hashFile } from "@model-recover/md5-manifest";
 import type { CommandContext } from "./context.js";
-import { ExitCode, UsageError } from "./exit-codes.js";
-import { InputError, allBases, bundledManifestsDir, formatBytes, loadRecipe, recipeNames, type BaseCheckpoint } from "@model-recover/pipeline";
+import { ExitCode } from "./exit-codes.js";
+import { type CommandSpec, helpText, parseCommand } from "./options.js";
+import { allBases, bundledManifestsDir, formatBytes, loadRecipe, printable, recipeNames, UsageError, type BaseCheckpoint } from "@model-recover/pipeline";
+import { statRegularFile } from "@model-recover/safe-fs";
 
-export const identifyHelp = `Usage: model-recover identify <file>
-
-Name the known base checkpoint a file is (manifests/bases/), by its size where that is known and then
-by its md5 and sha256, and list the recipes it unlocks. Exit 0 for a known base, 4 otherwise.`;
+export const identifySpec: CommandSpec = {
+  name: "identify",
+  positionals: "<file>",
+  summary: "Name the known base checkpoint a file is (manifests/bases/), by its size where that is known and then by its md5 and sha256, and list the recipes it unlocks. Exit 0 for a known base, 4 otherwise.",
+  options: { help: { type: "boolean", short: "h", description: "show this help" } },
+};
 
 interface Known {
   base: BaseCheckpoint;
@@ -21,20 +23,19 @@ interface Known {
 }
 
 export async function identifyCommand(argv: string[], context: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: "boolean", short: "h" } } });
+  const { values, positionals } = parseCommand(identifySpec, argv);
   if (values.help) {
-    context.stdout.write(`${identifyHelp}\n`);
+    context.stdout.write(`${helpText(identifySpec)}\n`);
     return ExitCode.ok;
   }
   if (positionals.length !== 1) throw new UsageError("expected one file: model-recover identify <file>");
   const path = resolve(context.cwd, positionals[0]!);
-  const info = await stat(path).catch(() => undefined);
-  if (!info?.isFile()) throw new InputError("BASE_MISSING", `${path}: not a file; pass a checkpoint such as 13B/consolidated.00.pth`);
+  const info = await statRegularFile(path, "checkpoint (such as 13B/consolidated.00.pth)");
   const known = (await allBases(bundledManifestsDir)).flatMap(knownFiles);
   // A size that no known base has rules nothing out when sizes are unpublished, so hash unless a size says no.
   const sizeMatches = known.filter((k) => k.size === undefined || k.size === info.size);
   if (sizeMatches.length === 0) return report(context, path, undefined, `${formatBytes(info.size)}, a size no known base has`);
-  if (info.size > 1e9) context.stderr.write(`hashing ${path} (${formatBytes(info.size)})…\n`);
+  if (info.size > 1e9) context.stderr.write(`hashing ${printable(path)} (${formatBytes(info.size)})…\n`);
   const { md5, sha256 } = await hashFile(path, ["md5", "sha256"]);
   const match = sizeMatches.find((k) => (k.md5 && k.md5 === md5) || (k.sha256 && k.sha256 === sha256));
   return report(context, path, match, `md5 ${md5}, sha256 ${sha256}, ${info.size} bytes`);
@@ -47,7 +48,7 @@ function knownFiles(base: BaseCheckpoint): Known[] {
 
 async function report(context: CommandContext, path: string, match: Known | undefined, facts: string): Promise<number> {
   if (!match) {
-    context.stdout.write(`${path}: not a known base (${facts}); known bases are in manifests/bases/\n`);
+    context.stdout.write(`${printable(path)}: not a known base (${facts}); known bases are in manifests/bases/\n`);
     return ExitCode.badInput;
   }
   const recipes: string[] = [];
@@ -57,6 +58,6 @@ async function report(context: CommandContext, path: string, match: Known | unde
   }
   const what = match.base.fileName ? match.base.title : `${match.name} of ${match.base.title}`;
   const unlocks = recipes.length > 0 ? `it unlocks: ${recipes.join(", ")}` : `no recipe is keyed with it${match.base.notes ? ` (${match.base.notes})` : ""}`;
-  context.stdout.write(`${path}: ${what} (${facts}); ${unlocks}\n`);
+  context.stdout.write(`${printable(path)}: ${printable(what)} (${facts}); ${printable(unlocks)}\n`);
   return ExitCode.ok;
 }

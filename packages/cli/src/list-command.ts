@@ -1,17 +1,18 @@
-import { parseArgs } from "node:util";
+import { formatBytes, isEncrypted, loadRecipe, printable, recipeNames, type LoadedRecipe, type Recipe } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatBytes, isEncrypted, loadRecipe, recipeNames, type LoadedRecipe, type Recipe } from "@model-recover/pipeline";
+import { type CommandSpec, helpText, parseCommand } from "./options.js";
 
-export const listHelp = `Usage: model-recover list
-
-The recipes under manifests/: name, base checkpoint, format, size where known, and which checks the
-card's published hashes allow.`;
+export const listSpec: CommandSpec = {
+  name: "list",
+  summary: "The recipes that come with model-recover: name, base checkpoint, format, size where known, and which checks the card's published hashes allow.",
+  options: { help: { type: "boolean", short: "h", description: "show this help" } },
+};
 
 export async function listCommand(argv: string[], context: CommandContext): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { help: { type: "boolean", short: "h" } } });
+  const { values } = parseCommand(listSpec, argv);
   if (values.help) {
-    context.stdout.write(`${listHelp}\n`);
+    context.stdout.write(`${helpText(listSpec)}\n`);
     return ExitCode.ok;
   }
   const rows = [["recipe", "base", "format", "size", "verifiable"]];
@@ -20,7 +21,7 @@ export async function listCommand(argv: string[], context: CommandContext): Prom
     rows.push([loaded.recipe.name, loaded.base.title, loaded.pipeline.name, knownSize(loaded.recipe), verifiable(loaded)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  context.stdout.write(rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n");
+  context.stdout.write(`${rows.map((r) => r.map((cell, i) => printable(cell).padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")}\n`);
   return ExitCode.ok;
 }
 

@@ -1,54 +1,49 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFresh } from "@model-recover/safe-fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { parseChecksumList, type ChecksumEntry } from "@model-recover/md5-manifest";
 import type { CommandContext } from "./context.js";
-import { ExitCode, UsageError } from "./exit-codes.js";
-import { recipeFromFolder } from "@model-recover/pipeline";
+import { recipeFromFolder, UsageError } from "@model-recover/pipeline";
+import { ExitCode } from "./exit-codes.js";
+import { type CommandSpec, helpText, parseCommand } from "./options.js";
 
-export const recipeHelp = `Usage: model-recover recipe from-folder <folder> --name <name> [--format <pipeline>] [--md5 <list>]... [--out <file>]
-                          [--title <text>] [--card <url>] [--prompt <text>]
-                          [--base-id <id> | --base-title <text> --base-file <name> --base-md5 <hex> --base-sha256 <hex>]
-
-Build a recipe from a downloaded release folder and the md5 lists pasted from its model card
-(md5sum output, payload and recovered names in any mix; "-" reads standard input). A payload the card
-lists is hashed and must match. --format names the pipeline (xor-enc by default, xor-codec,
-xor-codec-gzip, xor-prefix); --base-id refers to a base in manifests/bases/ (e.g. llama-7b). Writes
-the recipe to --out (e.g. manifests/<name>.json) or prints it.`;
+export const recipeSpec: CommandSpec = {
+  name: "recipe from-folder",
+  positionals: "<folder>",
+  summary:
+    'Build a recipe from a downloaded release folder and the md5 lists pasted from its model card (md5sum output, payload and recovered names in any mix; "-" reads standard input). A payload the card lists is hashed and must match. Writes the recipe to --out (e.g. manifests/<name>.json) or prints it.',
+  options: {
+    name: { type: "string", value: "<name>", required: true, description: "the recipe name (lowercase letters, digits, . _ -)" },
+    format: { type: "string", value: "<pipeline>", default: "xor-enc", description: "the pipeline: xor-enc, xor-codec, xor-codec-gzip or xor-prefix" },
+    md5: { type: "string", value: "<list>", multiple: true, description: 'an md5 list from the card, a file or "-" for standard input (repeatable)' },
+    out: { type: "string", value: "<file>", description: "where the recipe goes (default: printed)" },
+    title: { type: "string", value: "<text>", description: "the release's title" },
+    card: { type: "string", value: "<url>", description: "the model card the hashes come from" },
+    prompt: { type: "string", value: "<text>", description: "the prompt format the model was trained with" },
+    "base-id": { type: "string", value: "<id>", description: "a base in manifests/bases/ (e.g. llama-7b); or describe it with the four --base-* flags" },
+    "base-title": { type: "string", value: "<text>", description: "the base's title" },
+    "base-file": { type: "string", value: "<name>", description: "the base's file name" },
+    "base-md5": { type: "string", value: "<hex>", description: "the base's md5" },
+    "base-sha256": { type: "string", value: "<hex>", description: "the base's sha256" },
+    help: { type: "boolean", short: "h", description: "show this help" },
+  },
+};
 
 export async function recipeCommand(argv: string[], context: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      name: { type: "string" },
-      format: { type: "string", default: "xor-enc" },
-      "base-id": { type: "string" },
-      md5: { type: "string", multiple: true },
-      out: { type: "string" },
-      title: { type: "string" },
-      card: { type: "string" },
-      prompt: { type: "string" },
-      "base-title": { type: "string" },
-      "base-file": { type: "string" },
-      "base-md5": { type: "string" },
-      "base-sha256": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    context.stdout.write(`${recipeHelp}\n`);
+  const { values: parsed, positionals } = parseCommand(recipeSpec, argv);
+  if (parsed.help) {
+    context.stdout.write(`${helpText(recipeSpec)}\n`);
     return ExitCode.ok;
   }
+  const values = parsed as { name: string; format: string; md5?: string[]; out?: string; title?: string; card?: string; prompt?: string; "base-id"?: string; "base-title"?: string; "base-file"?: string; "base-md5"?: string; "base-sha256"?: string };
   const [action, folder, ...extra] = positionals;
   if (action !== "from-folder" || !folder || extra.length > 0) throw new UsageError("expected: model-recover recipe from-folder <folder> --name <name> (try --help)");
-  if (!values.name) throw new UsageError("recipe from-folder needs --name <recipe name>");
   const lists: ChecksumEntry[] = [];
   for (const source of values.md5 ?? []) lists.push(...parseChecksumList(await readList(source, context), source));
   const { recipe, notes } = await recipeFromFolder({
     folder: resolve(context.cwd, folder),
     name: values.name,
-    format: values.format!,
+    format: values.format,
     md5Lists: lists,
     ...(values.title ? { title: values.title } : {}),
     ...(values.card ? { card: values.card } : {}),
@@ -63,7 +58,7 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
   for (const note of notes) context.stderr.write(`note: ${note}\n`);
   const text = `${JSON.stringify({ $schema: "./recipe.schema.json", ...recipe }, null, 2)}\n`;
   if (values.out) {
-    await writeFile(resolve(context.cwd, values.out), text);
+    await writeFresh(resolve(context.cwd, values.out), text);
     context.stderr.write(`wrote ${values.out}: ${recipe.files.length} files; review it against the model card\n`);
   } else {
     context.stdout.write(text);

@@ -1,8 +1,10 @@
-import { identifyCommand } from "./identify-command.js";
-import { listCommand } from "./list-command.js";
-import { packCommand } from "./pack-command.js";
-import { recipeCommand } from "./recipe-command.js";
-import { recoverCommand } from "./recover-command.js";
+import { createRequire } from "node:module";
+import { identifyCommand, identifySpec } from "./identify-command.js";
+import { listCommand, listSpec } from "./list-command.js";
+import type { CommandSpec } from "./options.js";
+import { packCommand, packSpec } from "./pack-command.js";
+import { recipeCommand, recipeSpec } from "./recipe-command.js";
+import { recoverCommand, recoverSpec } from "./recover-command.js";
 import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
 import { ChecksumListError } from "@model-recover/md5-manifest";
@@ -10,39 +12,57 @@ import { KeyError } from "@model-recover/xor-core";
 import { InputFileError } from "@model-recover/safe-fs";
 import { printable, RecoverError } from "@model-recover/pipeline";
 
-const commands: Record<string, (argv: string[], context: CommandContext) => Promise<number>> = {
-  recover: recoverCommand,
-  pack: packCommand,
-  recipe: recipeCommand,
-  list: listCommand,
-  identify: identifyCommand,
+interface Command {
+  spec: CommandSpec;
+  /** What `model-recover --help` says of it, in a line. */
+  line: string;
+  run: (argv: string[], context: CommandContext) => Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  recover: { spec: recoverSpec, line: "recover a published release into a verified Hugging Face folder", run: recoverCommand },
+  pack: { spec: packSpec, line: "publish a fine-tuned folder as a release, with its md5 lists and recipe", run: packCommand },
+  recipe: { spec: recipeSpec, line: "build a recipe from a downloaded release and its card's md5 lists", run: recipeCommand },
+  list: { spec: listSpec, line: "the recipes that come with model-recover, their base, format, size and checks", run: listCommand },
+  identify: { spec: identifySpec, line: "name the known base checkpoint a file is, and the recipes it unlocks", run: identifyCommand },
 };
 
-export const mainHelp = `Usage: model-recover <command> [options]
+/** Every command's declaration, for the README's tables and the tests that keep them in step. */
+export const commandSpecs = Object.values(commands).map((c) => c.spec);
 
-Commands:
-  recover <recipe>   recover a published XOR release into a verified Hugging Face folder
-  pack               encrypt a fine-tuned folder into a release, with its md5 lists and recipe
-  recipe from-folder build a recipe from a downloaded release and its card's md5 lists
-  list               the recipes under manifests/ with their base, format, size and what is verifiable
-  identify <file>    name the known base checkpoint a file is, and the recipes it unlocks
+export function mainHelp(): string {
+  const rows = Object.values(commands).map(({ spec, line }) => [`${spec.name}${spec.positionals ? ` ${spec.positionals}` : ""}`, line] as const);
+  const width = Math.max(...rows.map(([usage]) => usage.length)) + 2;
+  return [
+    "Usage: model-recover <command> [options]",
+    "",
+    "Commands:",
+    ...rows.map(([usage, line]) => `  ${usage.padEnd(width)}${line}`),
+    "",
+    "Run model-recover <command> --help for its options, model-recover --version for the version. At the",
+    "repository root, pnpm recover <recipe> runs model-recover recover <recipe> as a cached turbo task.",
+    "",
+    exitCodesHelp,
+  ].join("\n");
+}
 
-Run model-recover <command> --help for its options. At the repository root, pnpm recover <recipe>
-is a shortcut for model-recover recover <recipe>.
-
-${exitCodesHelp}`;
+const cliVersion = (createRequire(import.meta.url)("@model-recover/cli/package.json") as { version: string }).version;
 
 /** Parse argv, run the command, print a one-line error and pick the exit code. The only place that does. */
 export async function runCli(argv: string[], context: CommandContext): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    context.stdout.write(`${mainHelp}\n`);
+    context.stdout.write(`${mainHelp()}\n`);
     return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (name === "--version" || name === "-v") {
+    context.stdout.write(`model-recover ${cliVersion}\n`);
+    return ExitCode.ok;
   }
   const command = commands[name];
   try {
     if (!command) throw new UsageError(`unknown command "${name}"; expected one of: ${Object.keys(commands).join(", ")} (try --help)`);
-    return await command(rest, context);
+    return await command.run(rest, context);
   } catch (error) {
     context.stderr.write(`model-recover: ${describeError(error)}\n`);
     return exitCodeFor(error);
