@@ -106,6 +106,14 @@ describe("the README's set-up commands on a machine with Node.js 20 and no pnpm"
     expect((await system("md5sum", ["-c", md5List()], join(clone, "out", "demo"))).code).toBe(0);
   }, 300_000);
 
+  it("uses a pnpm 12.4.2 already on PATH, and says nothing of .tools", async () => {
+    const withPnpm = await binWith(join(dir, "with-pnpm"), ["node", "npm", "sh", "pnpm"]);
+    const run = await sh(firstCommand, clone, freshShellEnv(withPnpm));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain(".tools");
+    expect((await system("md5sum", ["-c", md5List()], join(clone, "out", "demo"))).code).toBe(0);
+  }, 300_000);
+
   it("the second command, without root or sudo, says in one line what to run as root, and exits 1", async () => {
     // apt-get is there, md5sum is not (nor sudo): what a user without root meets on a bare Debian.
     const bin = await binWith(join(dir, "apt-only"), ["node", "apt-get"]);
