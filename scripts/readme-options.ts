@@ -1,4 +1,4 @@
-// pnpm docs: rewrite the README's option tables from the commands' declarations
+// pnpm readme:options: rewrite the README's option tables from the commands' declarations
 // (packages/cli/src/*-command.ts), so that the README, --help and the parser cannot drift apart.
 // Each table sits between `<!-- options: <command> -->` and `<!-- /options -->`.
 import { readFile, writeFile } from "node:fs/promises";

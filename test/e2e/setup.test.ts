@@ -91,7 +91,7 @@ describe("the README's set-up commands on a machine with Node.js 20 and no pnpm"
     expect(run.stderr).not.toContain("installing");
     expect((await stat(installed)).mtimeMs).toBe(before.mtimeMs);
     expect(run.stdout).not.toContain("Packages: +");
-    expect(run.stderr).toContain("turbo cache hit, no XOR work: all 9 files of demo");
+    expect(run.stderr).toContain("model-recover: turbo cache hit: demo was recovered and verified from these very inputs before");
   }, 300_000);
 
   it("works with corepack's pnpm on PATH, which cannot fetch pnpm 12 (corepack enable, the issue's dead end)", async () => {

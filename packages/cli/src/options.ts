@@ -67,14 +67,19 @@ export function helpText(spec: CommandSpec, footer?: string): string {
   });
   const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
   const lines = rows.flatMap(([flag, text]) => wrapText(text, 100 - width - 2).map((line, i) => `  ${(i === 0 ? flag : "").padEnd(width)}${line}`));
-  return [usageLine(spec), "", spec.summary, "", ...lines, ...(spec.notes ? ["", spec.notes] : []), ...(footer ? ["", footer] : [])].join("\n");
+  return [usageLine(spec), "", ...wrapText(spec.summary, 100), "", ...lines, ...(spec.notes ? ["", ...wrapText(spec.notes, 100)] : []), ...(footer ? ["", footer] : [])].join("\n");
 }
 
 /** The README's table of a command's options, generated so that the two cannot drift apart. */
 export function markdownTable(spec: CommandSpec): string {
+  const cell = (text: string) => text.replaceAll("|", "\\|");
   const rows = Object.entries(spec.options)
     .filter(([name]) => name !== "help")
-    .map(([name, o]) => `| \`--${name}${o.value ? ` ${o.value}` : ""}\` | ${o.env ? `\`${o.env}\`` : ""} | ${o.description}${o.default !== undefined ? ` (default: ${o.default})` : ""} |`);
+    .map(([name, o]) => {
+      const flag = `\`--${name}${o.value ? ` ${o.value}` : ""}\``;
+      const what = `${o.description}${o.default !== undefined ? ` (default: ${o.default})` : ""}`;
+      return `| ${cell(flag)} | ${o.env ? `\`${o.env}\`` : ""} | ${cell(what)} |`;
+    });
   return ["| flag | environment | what it is |", "|---|---|---|", ...rows].join("\n");
 }
 
