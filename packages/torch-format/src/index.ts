@@ -1,4 +1,11 @@
+export { convertTorchFileToSafetensors, MAX_REORDER_BYTES } from "./convert/convert-file.js";
+export type { SafetensorsConversion } from "./convert/conversion.js";
+export { safetensorsFileName, weightMapEntries } from "./convert/hf-index.js";
+export { TorchToSafetensorsStream, type TorchToSafetensorsStreamOptions } from "./convert/torch-to-safetensors-stream.js";
 export type { Dtype } from "./dtype.js";
 export { TorchFormatError, type TorchFormatErrorCode } from "./errors.js";
+export { MAX_HEADER_BYTES, type SafetensorsTensorInfo } from "./safetensors/header-bytes.js";
+export type { PlanOptions } from "./safetensors/plan.js";
+export { parseSafetensorsHeader, readSafetensorsHeader, type SafetensorsHeader } from "./safetensors/read-header.js";
 export { readTorchCheckpoint, type TorchCheckpoint, type TorchStorage } from "./torch/read-checkpoint.js";
 export type { TorchTensor } from "./torch/tensor.js";

@@ -38,7 +38,8 @@ export function globalRole(module: string, name: string): GlobalRole {
  * offset, size and stride, parameters wrapping a tensor, OrderedDict state (`_metadata`) ignored.
  */
 export class TorchPickleHost implements PickleHost {
-  private readonly storages = new Map<string, StorageRef>();
+  /** Every storage a persistent id named, by key. */
+  readonly storages = new Map<string, StorageRef>();
 
   global(module: string, name: string): PickleValue {
     return new GlobalRef(`${module}.${name}`, globalRole(module, name));

@@ -21,7 +21,7 @@ export interface TorchCheckpoint {
   archive: string;
   /** In the state dict's order. */
   tensors: TorchTensor[];
-  /** Every storage a tensor views, in file order. */
+  /** Every storage the pickle names, in file order. */
   storages: TorchStorage[];
 }
 

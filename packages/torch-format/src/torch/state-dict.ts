@@ -7,7 +7,7 @@ import { describeValue, PickleDict, type PickleValue } from "../pickle/values.js
 import { storageRecordName } from "../zip/record-names.js";
 import { elementCount, storageSpan, type TorchTensor } from "./tensor.js";
 
-/** A state dict's tensors in pickle order, and the byte length of every storage they view. */
+/** A state dict's tensors in pickle order, and the byte length of every storage the pickle names. */
 export interface StateDict {
   tensors: TorchTensor[];
   storageBytes: Map<string, number>;
@@ -19,23 +19,18 @@ export interface StateDict {
  * every tensor inside its storage.
  */
 export function readStateDict(pickle: Uint8Array, file: string, archive: string): StateDict {
-  let root = unpickle(pickle, new TorchPickleHost(), file, `${archive}/data.pkl`);
+  const host = new TorchPickleHost();
+  let root = unpickle(pickle, host, file, `${archive}/data.pkl`);
   const nested = root instanceof PickleDict ? root.get("state_dict") : undefined;
   if (nested instanceof PickleDict) root = nested;
   if (!(root instanceof PickleDict)) {
     throw new TorchFormatError("PICKLE_INVALID", file, `${archive}/data.pkl holds ${describeValue(root)}, not a state dict (a dict of tensors)`);
   }
-  const tensors: TorchTensor[] = [];
-  const storageBytes = new Map<string, number>();
-  for (const [name, value] of root.items()) {
-    const tensor = checkedTensor(name, value, file, archive);
-    tensors.push(tensor.tensor);
-    storageBytes.set(tensor.tensor.storageKey, tensor.storageBytes);
-  }
-  return { tensors, storageBytes };
+  const tensors = root.items().map(([name, value]) => checkedTensor(name, value, file, archive));
+  return { tensors, storageBytes: new Map([...host.storages].map(([key, storage]) => [key, storage.byteLength])) };
 }
 
-function checkedTensor(name: PickleValue, value: PickleValue, file: string, archive: string): { tensor: TorchTensor; storageBytes: number } {
+function checkedTensor(name: PickleValue, value: PickleValue, file: string, archive: string): TorchTensor {
   if (typeof name !== "string") throw new TorchFormatError("PICKLE_INVALID", file, `the state dict has a key that is ${describeValue(name)}, not a tensor name`);
   if (!(value instanceof TensorRef)) {
     throw new TorchFormatError("PICKLE_INVALID", file, `state dict entry ${JSON.stringify(name)} is ${describeValue(value)}, not a tensor; only flat state dicts of tensors are converted`);
@@ -54,7 +49,7 @@ function checkedTensor(name: PickleValue, value: PickleValue, file: string, arch
   if (numel > 0 && span.end > value.storage.byteLength) {
     throw new TorchFormatError("SIZE_MISMATCH", file, `${label} ends at byte ${span.end} of storage ${JSON.stringify(value.storage.key)}, which holds ${value.storage.byteLength} bytes`);
   }
-  const tensor: TorchTensor = {
+  return {
     name,
     dtype: value.dtype,
     shape: [...value.shape],
@@ -62,5 +57,4 @@ function checkedTensor(name: PickleValue, value: PickleValue, file: string, arch
     storageOffset: value.storageOffset,
     storageKey: value.storage.key,
   };
-  return { tensor, storageBytes: value.storage.byteLength };
 }

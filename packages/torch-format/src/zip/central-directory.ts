@@ -86,3 +86,4 @@ export function decodeZip64EndRecord(bytes: Uint8Array, file: string): Directory
     offset: u64(bytes, 48, file, "the zip64 central directory offset"),
   };
 }
+
