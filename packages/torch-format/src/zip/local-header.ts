@@ -67,12 +67,15 @@ export type DescriptorMatch = { bytes: 16 | 24; crc32: number } | "short" | "mis
 /**
  * The data descriptor after a record of `size` bytes: signature, CRC, then both sizes as 4 bytes, or
  * as 8 once miniz has switched the archive to zip64 (seen in a 4 GiB torch.save: 24-byte descriptors
- * from the first record that needs zip64 on). For size > 0 the two forms cannot both match.
+ * from the first record that needs zip64 on). For size > 0 the two forms cannot both match; for an
+ * empty record (which miniz writes without a descriptor, but other writers may not) the 16-byte form
+ * is the one followed by the next record's "PK" signature.
  */
 export function matchDataDescriptor(bytes: Uint8Array, size: number): DescriptorMatch {
-  if (bytes.length < 16) return "short";
+  if (bytes.length < (size === 0 ? 24 : 16)) return "short";
   if (u32(bytes, 0) !== DATA_DESCRIPTOR_SIGNATURE) return "mismatch";
-  if (u32(bytes, 8) === size && u32(bytes, 12) === size) return { bytes: 16, crc32: u32(bytes, 4) };
+  const short = u32(bytes, 8) === size && u32(bytes, 12) === size;
+  if (short && (size > 0 || (bytes[16] === 0x50 && bytes[17] === 0x4b))) return { bytes: 16, crc32: u32(bytes, 4) };
   if (bytes.length < 24) return "short";
   if (holdsU64(bytes, 8, size) && holdsU64(bytes, 16, size)) return { bytes: 24, crc32: u32(bytes, 4) };
   return "mismatch";
