@@ -3,7 +3,7 @@
 
   /usr/bin/python3 make_checkpoints.py valid OUT_DIR [--seed N]    real torch.save files + torch's view
   /usr/bin/python3 make_checkpoints.py hostile OUT_DIR MARKER_DIR  files a loader must refuse
-  /usr/bin/python3 make_checkpoints.py detonate FILE               torch.load(FILE), trusting it
+  /usr/bin/python3 make_checkpoints.py detonate FILE...            torch.load(FILE), trusting it
 
 `valid` writes NAME.bin and NAME.torch.json: every tensor as torch.load(weights_only=True) sees it
 (dtype, shape, stride, storage offset, and which tensors share a storage). `hostile` writes payloads
@@ -197,4 +197,5 @@ if __name__ == "__main__":
     elif command == "hostile":
         hostile(target, sys.argv[3])
     elif command == "detonate":
-        detonate(target)
+        for path in sys.argv[2:]:
+            detonate(path)

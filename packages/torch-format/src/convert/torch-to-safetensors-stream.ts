@@ -94,7 +94,8 @@ export class TorchToSafetensorsStream {
       throw this.fail("STREAM_ORDER", `${name} arrives before data.pkl, so its tensors are not yet known; torch.save writes data.pkl first. Convert the .bin file with convertTorchFileToSafetensors instead`);
     }
     const expected = this.stateDict.storageBytes.get(key);
-    if (expected === undefined) throw this.fail("ZIP_INVALID", `${name} is a storage data.pkl never names`);
+    // A record data.pkl never names is never read (file mode skips it too); torch.save writes none.
+    if (expected === undefined) return { collect: SMALL_RECORD_MAX_BYTES };
     if (headerSize !== undefined && headerSize !== expected) {
       throw this.fail("SIZE_MISMATCH", `${name} holds ${headerSize} bytes, but data.pkl declares a storage of ${expected} bytes`);
     }
