@@ -69,6 +69,9 @@ def read_format(path):
     for name, info in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
         if info.get("dtype") not in NUMPY:
             raise Invalid(f"{name}: dtype {info.get('dtype')!r} is not one of {sorted(NUMPY)}")
+        shape = info.get("shape")
+        if not isinstance(shape, list) or any(type(d) is not int or d < 0 for d in shape):
+            raise Invalid(f"{name}: shape {shape} is not a list of non-negative integers")
         begin, stop = info["data_offsets"]
         if begin != end:
             raise Invalid(f"{name}: starts at {begin} but the previous tensor ends at {end} ({'overlap' if begin < end else 'hole'})")

@@ -3,7 +3,7 @@ import { checkZipStart, SNIFF_BYTES } from "../torch/sniff.js";
 import { CENTRAL_ENTRY_SIGNATURE } from "../zip/central-directory.js";
 import { crc32 } from "../zip/crc32.js";
 import { u32 } from "../zip/fields.js";
-import { decodeLocalHeader, hex, LOCAL_HEADER_FIXED_BYTES, LOCAL_HEADER_SIGNATURE, localHeaderLength, matchDataDescriptor } from "../zip/local-header.js";
+import { decodeLocalHeader, hex, hex32, LOCAL_HEADER_FIXED_BYTES, LOCAL_HEADER_SIGNATURE, localHeaderLength, matchDataDescriptor } from "../zip/local-header.js";
 import { ByteQueue } from "./byte-queue.js";
 import { DirectoryCheck } from "./directory-check.js";
 
@@ -22,7 +22,7 @@ export interface RecordHandler {
 type State =
   | { at: "start" | "header" | "directory" | "done" }
   | { at: "pass"; name: string; remaining: number; size: number; descriptor: boolean }
-  | { at: "collect"; name: string; max: number; size: number | undefined; collected: Uint8Array; filled: number; scanFrom: number }
+  | { at: "collect"; name: string; max: number; size: number | undefined; crc32: number; collected: Uint8Array; filled: number; scanFrom: number }
   | { at: "descriptor"; name: string; size: number; collected: Uint8Array | undefined };
 
 /**
@@ -107,7 +107,7 @@ export class ZipStream {
     if (header.size !== undefined && header.size > take.collect) this.tooLarge(header.name, header.size, take.collect);
     this.directory.record(header.name, offset, header.size);
     const capacity = Math.min(header.size ?? 4096, take.collect + 24);
-    this.state = { at: "collect", name: header.name, max: take.collect, size: header.size, collected: new Uint8Array(capacity), filled: 0, scanFrom: 0 };
+    this.state = { at: "collect", name: header.name, max: take.collect, size: header.size, crc32: header.crc32, collected: new Uint8Array(capacity), filled: 0, scanFrom: 0 };
     return true;
   }
 
@@ -125,8 +125,17 @@ export class ZipStream {
 
   private async collectKnown(state: State & { at: "collect" }): Promise<boolean> {
     if (this.queue.length < state.size!) return false;
-    await this.finish(this.queue.take(state.size!).slice());
+    const bytes = this.queue.take(state.size!).slice();
+    this.checkCrc(state.name, bytes, state.crc32, "its local header");
+    await this.finish(bytes);
     return true;
+  }
+
+  private checkCrc(name: string, bytes: Uint8Array, expected: number, source: string): void {
+    const crc = crc32(bytes);
+    if (crc !== expected) {
+      throw new TorchFormatError("ZIP_INVALID", this.file, `${name} has CRC-32 ${hex32(crc)}, but ${source} says ${hex32(expected)}; the file is damaged`);
+    }
   }
 
   /** Flag bit 3 and no size: the record ends where a descriptor stating its size and CRC begins. */
@@ -149,7 +158,8 @@ export class ZipStream {
         state.scanFrom = k;
         return true;
       }
-      if (match === "mismatch" || k > state.max || crc32(state.collected.subarray(0, k)) !== match.crc32) continue;
+      if (match === "mismatch" || k > state.max) continue;
+      this.checkCrc(state.name, state.collected.subarray(0, k), match.crc32, "its data descriptor");
       this.queue.unshift(state.collected.slice(k + match.bytes, state.filled));
       this.directory.resolveSize(state.name, k);
       await this.finish(state.collected.slice(0, k));

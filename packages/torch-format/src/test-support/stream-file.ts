@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import type { SafetensorsConversion } from "../convert/conversion.js";
 import { TorchToSafetensorsStream } from "../convert/torch-to-safetensors-stream.js";
 import { writeFully } from "../convert/write-fully.js";
@@ -17,24 +17,24 @@ export function seededSizes(seed: number, max: number): () => number {
 
 /**
  * Streams a .bin through TorchToSafetensorsStream as the recovery engine would: sequential chunks of
- * the given sizes, read into one buffer that is reused for every chunk (so a converter keeping a
- * reference past push() would write garbage), the output written by position.
+ * the given sizes, each copied into one buffer that is reused for every chunk (so a converter keeping
+ * a reference past push() would write garbage), the output written by position.
  */
 export async function streamFile(binPath: string, outPath: string, nextSize: () => number, options: PlanOptions = {}): Promise<SafetensorsConversion> {
-  const input = await open(binPath, "r");
+  const bin = await readFile(binPath);
   const output = await open(outPath, "w");
   try {
     const converter = new TorchToSafetensorsStream({ ...options, source: binPath, write: (bytes, position) => writeFully(output, bytes, position) });
     const buffer = new Uint8Array(1 << 20);
-    for (;;) {
-      const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, nextSize()), null);
-      if (bytesRead === 0) break;
-      await converter.push(buffer.subarray(0, bytesRead));
-      buffer.fill(0xee, 0, bytesRead);
+    for (let at = 0; at < bin.length; ) {
+      const chunk = bin.subarray(at, at + Math.min(buffer.length, nextSize()));
+      buffer.set(chunk);
+      await converter.push(buffer.subarray(0, chunk.length));
+      buffer.fill(0xee, 0, chunk.length);
+      at += chunk.length;
     }
     return await converter.end();
   } finally {
-    await input.close();
     await output.close();
   }
 }

@@ -85,6 +85,10 @@ function holdsU64(bytes: Uint8Array, at: number, value: number): boolean {
   return u32(bytes, at) === value % 0x100000000 && u32(bytes, at + 4) === Math.floor(value / 0x100000000);
 }
 
+export function hex32(value: number): string {
+  return value.toString(16).padStart(8, "0");
+}
+
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }

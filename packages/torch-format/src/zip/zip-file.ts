@@ -6,7 +6,7 @@ import {
   type DirectoryLocation, END_FIXED_BYTES, findEndRecord, ZIP64_END_FIXED_BYTES, ZIP64_LOCATOR_BYTES,
 } from "./central-directory.js";
 import { crc32 } from "./crc32.js";
-import { decodeLocalHeader, LOCAL_HEADER_FIXED_BYTES, localHeaderLength } from "./local-header.js";
+import { decodeLocalHeader, hex32, LOCAL_HEADER_FIXED_BYTES, localHeaderLength } from "./local-header.js";
 
 /** A central directory of more than this is no checkpoint's (a LLaMA shard's is a few tens of KB). */
 const MAX_DIRECTORY_BYTES = 64 * 1024 * 1024;
@@ -118,8 +118,4 @@ export async function readAt(handle: FileHandle, length: number, position: numbe
     filled += bytesRead;
   }
   return bytes;
-}
-
-function hex32(value: number): string {
-  return value.toString(16).padStart(8, "0");
 }
