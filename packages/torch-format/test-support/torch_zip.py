@@ -1,11 +1,12 @@
 """Torch-layout zip archives written by hand, for the cases torch.save only produces at scale.
 
 torch.save (miniz) writes, per record: a local header with flag bit 3 and zero CRC/sizes, an "FB"
-extra field padding the data to a 64-byte boundary, the data, then a data descriptor. Once the
-archive needs zip64 (a record or an offset past 4 GiB) the local header gains a zip64 field, the
-descriptors grow to 8-byte sizes, and the central directory ends with zip64 records. That was read
-off a real 4 GiB torch.save by hand; `write_zip64` reproduces it for small archives so that the
-readers' zip64 paths are tested in seconds (torch.load reads the result, which the tests check).
+extra field padding the data to a 64-byte boundary, the data, then a data descriptor (none for an
+empty record). Every archive ends with zip64 end records, however small. Once a record or an offset
+passes 4 GiB, local headers gain a zip64 field, descriptors grow to 8-byte sizes and directory
+entries carry zip64 fields. That was read off a real 4 GiB torch.save by hand; `write_zip64`
+reproduces it for small archives so that the readers' zip64 paths are tested in seconds (torch.load
+reads the result, which the tests check).
 """
 import struct
 import zipfile

@@ -24,16 +24,16 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
   const handle = await open(path, "r");
   try {
     const { size } = await handle.stat();
-    if (size < 8) throw new TorchFormatError("SAFETENSORS_INVALID", path, `${size} bytes; a safetensors file starts with an 8-byte header length`);
+    if (size < 8) return parseSafetensorsHeader(await readAt(handle, size, 0, path, "the file"), size, path);
     const length = headerLength(await readAt(handle, 8, 0, path, "the header length"), size, path);
-    return parseSafetensorsHeader(await readAt(handle, length, 8, path, "the header"), size, path);
+    return parseSafetensorsHeader(await readAt(handle, 8 + length, 0, path, "the header"), size, path);
   } finally {
     await handle.close();
   }
 }
 
 /** N from the first 8 bytes, refused over the reference reader's cap or past the end of the file. */
-export function headerLength(first8: Uint8Array, fileSize: number, file: string): number {
+function headerLength(first8: Uint8Array, fileSize: number, file: string): number {
   const n = Buffer.from(first8.buffer, first8.byteOffset, 8).readBigUInt64LE(0);
   if (n > BigInt(MAX_HEADER_BYTES)) {
     throw new TorchFormatError("HEADER_TOO_LARGE", file, `the header length says ${n} bytes; readers refuse more than ${MAX_HEADER_BYTES} (safetensors MAX_HEADER_SIZE)`);
@@ -43,11 +43,16 @@ export function headerLength(first8: Uint8Array, fileSize: number, file: string)
 }
 
 /**
- * The rules of the format (spec llama-patches.md §1, and what safetensors' Rust reader checks): UTF-8
- * JSON starting with "{", no duplicate names, a string-to-string `__metadata__`, known dtypes,
- * offsets that cover the data buffer exactly (no holes, no overlaps) with each tensor's byte size.
+ * Checks a safetensors header given the file's first bytes (at least 8 + N) and its size, by the rules
+ * of the format (spec llama-patches.md §1, and what safetensors' Rust reader checks): N at most
+ * 100,000,000; UTF-8 JSON starting with "{"; no duplicate names; a string-to-string `__metadata__`;
+ * known dtypes; offsets covering the data buffer exactly (no holes, no overlaps), each tensor's size.
  */
-export function parseSafetensorsHeader(json: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+export function parseSafetensorsHeader(start: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+  if (start.length < 8) throw new TorchFormatError("SAFETENSORS_INVALID", file, `${start.length} bytes; a safetensors file starts with an 8-byte header length`);
+  const length = headerLength(start, fileSize, file);
+  if (start.length < 8 + length) throw new TorchFormatError("SAFETENSORS_INVALID", file, `given ${start.length} bytes of the file, not the ${8 + length} its header spans`);
+  const json = start.subarray(8, 8 + length);
   const fail = invalid(file);
   let root: JsonValue = null;
   try {
