@@ -4,6 +4,7 @@
   /usr/bin/python3 make_checkpoints.py valid OUT_DIR [--seed N]    real torch.save files + torch's view
   /usr/bin/python3 make_checkpoints.py hostile OUT_DIR MARKER_DIR  files a loader must refuse
   /usr/bin/python3 make_checkpoints.py detonate FILE...            torch.load(FILE), trusting it
+  /usr/bin/python3 make_checkpoints.py large FILE GIB              a LLaMA-shaped shard of about GIB GiB
 
 `valid` writes NAME.bin and NAME.torch.json: every tensor as torch.load(weights_only=True) sees it
 (dtype, shape, stride, storage offset, and which tensors share a storage). `hostile` writes payloads
@@ -183,6 +184,24 @@ def hostile(out, markers):
     save(out, "legacy", llama_shaped(1), _use_new_zipfile_serialization=False)
 
 
+def large(path, gib):
+    """A shard for benchmarks: 30B-sized fp16 layers (6656 x 6656 and 6656 x 17920) until about `gib`
+    GiB, then one fp32 tensor of 4 GiB + 4 KiB, so that the archive holds a record and offsets past
+    4 GiB (zip64) when gib > 4. Values are a cheap pattern, not random: only the layout matters."""
+    sd, total, n = collections.OrderedDict(), 0, 0
+    target = int(gib * 2 ** 30) - (2 ** 32 + 4096 if gib > 4.5 else 0)
+    while total < target:
+        for proj, shape in (("q_proj", (6656, 6656)), ("gate_proj", (17920, 6656))):
+            t = torch.arange(shape[0] * shape[1], dtype=torch.int16).view(torch.float16).view(shape)
+            sd[f"model.layers.{n}.self_attn.{proj}.weight"] = t
+            total += t.numel() * 2
+        n += 1
+    if gib > 4.5:
+        sd["big.fp32"] = torch.arange(2 ** 30 + 1024, dtype=torch.int32).view(torch.float32)
+    sd["model.norm.weight"] = torch.ones(6656, dtype=torch.float16)
+    torch.save(sd, path)
+
+
 def detonate(path):
     try:
         torch.load(path, map_location="cpu", weights_only=False)
@@ -196,6 +215,8 @@ if __name__ == "__main__":
         valid(target, int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     elif command == "hostile":
         hostile(target, sys.argv[3])
+    elif command == "large":
+        large(target, float(sys.argv[3]))
     elif command == "detonate":
         for path in sys.argv[2:]:
             detonate(path)
