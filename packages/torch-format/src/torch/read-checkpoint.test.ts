@@ -74,6 +74,33 @@ describe("readTorchCheckpoint against torch.load (PyTorch 1.13.1)", () => {
     }
   });
 
+  it("torch.save's layout, as the streaming converter relies on it: data.pkl first, storages in key order, descriptors, zip64 end records", async () => {
+    const bytes = await readFile(join(dir, "llama-mixed.bin"));
+    const records: { name: string; flags: number; sizes: number[]; extraId: string; dataAt: number }[] = [];
+    for (let at = 0; bytes.readUInt32LE(at) === 0x04034b50; ) {
+      const nameLength = bytes.readUInt16LE(at + 26);
+      const extraLength = bytes.readUInt16LE(at + 28);
+      const name = bytes.toString("utf8", at + 30, at + 30 + nameLength);
+      const dataAt = at + 30 + nameLength + extraLength;
+      records.push({ name, flags: bytes.readUInt16LE(at + 6), sizes: [bytes.readUInt32LE(at + 18), bytes.readUInt32LE(at + 22)], extraId: bytes.toString("latin1", at + 30 + nameLength, at + 32 + nameLength), dataAt });
+      const next = bytes.indexOf("PK\x03\x04", dataAt, "latin1");
+      at = next >= 0 ? next : bytes.length - 4;
+    }
+    const names = records.map((r) => r.name.slice("llama-mixed/".length));
+    expect(names.slice(0, 5)).toEqual(["data.pkl", "data/0", "data/1", "data/10", "data/11"]);
+    expect(names.at(-1)).toBe("version");
+    for (const record of records) {
+      expect(record.extraId, `${record.name}: the "FB" padding extra field`).toBe("FB");
+      expect(record.dataAt % 64, `${record.name}: data on a 64-byte boundary`).toBe(0);
+      expect(record.sizes, `${record.name}: sizes left to the descriptor`).toEqual([0, 0]);
+    }
+    // Flag bit 3 (a data descriptor follows) on every record but the empty tensor's.
+    const { tensors } = await readTorchCheckpoint(join(dir, "llama-mixed.bin"));
+    const empty = tensors.find((t) => t.name === "extra.empty")!;
+    expect(records.filter((r) => !(r.flags & 0x08)).map((r) => r.name)).toEqual([`llama-mixed/data/${empty.storageKey}`]);
+    expect(bytes.lastIndexOf("PK\x06\x06", undefined, "latin1"), "a zip64 end record, small as the file is").toBeGreaterThan(0);
+  });
+
   it("keeps views as they are: a tied name on the same storage, a slice at its storage offset", async () => {
     const { tensors } = await readTorchCheckpoint(join(dir, "llama-mixed.bin"));
     const byName = new Map(tensors.map((t) => [t.name, t]));
