@@ -2,6 +2,7 @@ export { convertTorchFileToSafetensors, MAX_REORDER_BYTES } from "./convert/conv
 export type { SafetensorsConversion } from "./convert/conversion.js";
 export { safetensorsFileName, weightMapEntries } from "./convert/hf-index.js";
 export { TorchToSafetensorsStream, type TorchToSafetensorsStreamOptions } from "./convert/torch-to-safetensors-stream.js";
+export { positionalWriter } from "./convert/write-fully.js";
 export type { Dtype } from "./dtype.js";
 export { TorchFormatError, type TorchFormatErrorCode } from "./errors.js";
 export { MAX_HEADER_BYTES, type SafetensorsTensorInfo } from "./safetensors/header-bytes.js";

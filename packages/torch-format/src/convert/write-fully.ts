@@ -8,3 +8,8 @@ export async function writeFully(handle: FileHandle, bytes: Uint8Array, position
     done += bytesWritten;
   }
 }
+
+/** The `write` a TorchToSafetensorsStream needs, for an open file: every byte, at its position. */
+export function positionalWriter(handle: FileHandle): (bytes: Uint8Array, position: number) => Promise<void> {
+  return (bytes, position) => writeFully(handle, bytes, position);
+}

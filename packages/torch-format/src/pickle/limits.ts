@@ -4,5 +4,5 @@
  */
 export const PICKLE_MAX_BYTES = 16 * 1024 * 1024;
 
-/** version, byteorder, .format_version, .data/serialization_id: a few bytes each. */
+/** version, byteorder, .data/serialization_id: a few bytes each. */
 export const SMALL_RECORD_MAX_BYTES = 64 * 1024;

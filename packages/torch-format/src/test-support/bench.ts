@@ -12,7 +12,7 @@ import { open, rm, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { convertTorchFileToSafetensors } from "../convert/convert-file.js";
 import { TorchToSafetensorsStream } from "../convert/torch-to-safetensors-stream.js";
-import { writeFully } from "../convert/write-fully.js";
+import { positionalWriter } from "../convert/write-fully.js";
 import { readTorchCheckpoint } from "../torch/read-checkpoint.js";
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -22,7 +22,7 @@ if (!bin) throw new Error("usage: bench.ts CHECKPOINT.bin");
 async function streamConvert(out: string): Promise<void> {
   const input = await open(bin!, "r");
   const output = await open(out, "w");
-  const converter = new TorchToSafetensorsStream({ source: bin, write: (bytes, position) => writeFully(output, bytes, position) });
+  const converter = new TorchToSafetensorsStream({ source: bin, write: positionalWriter(output) });
   const buffer = new Uint8Array(CHUNK_BYTES);
   for (let read = 1; read > 0; ) {
     ({ bytesRead: read } = await input.read(buffer, 0, buffer.length, null));

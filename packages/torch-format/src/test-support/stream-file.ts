@@ -1,7 +1,7 @@
 import { open, readFile } from "node:fs/promises";
 import type { SafetensorsConversion } from "../convert/conversion.js";
 import { TorchToSafetensorsStream } from "../convert/torch-to-safetensors-stream.js";
-import { writeFully } from "../convert/write-fully.js";
+import { positionalWriter } from "../convert/write-fully.js";
 import type { PlanOptions } from "../safetensors/plan.js";
 
 /** mulberry32: chunk sizes from a seed, so a failing split can be replayed. */
@@ -24,7 +24,7 @@ export async function streamFile(binPath: string, outPath: string, nextSize: () 
   const bin = await readFile(binPath);
   const output = await open(outPath, "w");
   try {
-    const converter = new TorchToSafetensorsStream({ ...options, source: binPath, write: (bytes, position) => writeFully(output, bytes, position) });
+    const converter = new TorchToSafetensorsStream({ ...options, source: binPath, write: positionalWriter(output) });
     const buffer = new Uint8Array(1 << 20);
     for (let at = 0; at < bin.length; ) {
       const chunk = bin.subarray(at, at + Math.min(buffer.length, nextSize()));

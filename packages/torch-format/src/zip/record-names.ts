@@ -3,7 +3,7 @@ import { TorchFormatError } from "../errors.js";
 /**
  * The records of a torch.save archive (spec llama-patches.md §2): all under one folder named after the
  * file, `<archive>/data.pkl`, `<archive>/data/<key>` per storage, `version`, and in newer torch
- * `byteorder`, `.format_version`, `.data/serialization_id`. Nothing here is ever extracted to disk,
+ * `byteorder` and `.data/serialization_id`. Nothing here is ever extracted to disk,
  * but a name that could escape the folder is refused all the same: no tool should meet it.
  */
 export type RecordKind = { kind: "pickle" } | { kind: "storage"; key: string } | { kind: "byteorder" } | { kind: "other" };
