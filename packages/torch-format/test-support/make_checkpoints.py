@@ -7,21 +7,20 @@
   /usr/bin/python3 make_checkpoints.py large FILE GIB              a LLaMA-shaped shard of about GIB GiB
 
 `valid` writes NAME.bin and NAME.torch.json: every tensor as torch.load(weights_only=True) sees it
-(dtype, shape, stride, storage offset, and which tensors share a storage). `hostile` writes payloads
-that `touch` a file in MARKER_DIR when a trusting loader unpickles them; `detonate` is torch.load
-itself (weights_only=False, as torch 1.13 defaults), so the tests can show each payload is live
-while the reader under test runs none of them.
+(dtype, shape, stride, storage offset, and which tensors share a storage). `hostile` writes the files
+of hostile_checkpoints.py, whose payloads `touch` a file in MARKER_DIR when a trusting loader
+unpickles them; `detonate` is torch.load itself (weights_only=False, as torch 1.13 defaults), so the
+tests can show each payload is live while the reader under test runs none of them.
 """
 import collections
 import json
 import os
 import sys
-import zipfile
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pickle_craft as pc  # noqa: E402
+import hostile_checkpoints  # noqa: E402
 import torch_zip  # noqa: E402
 
 HIDDEN, INTERMEDIATE, VOCAB, LAYERS = 16, 44, 32, 2
@@ -124,66 +123,6 @@ def valid(out, seed):
             json.dump(describe(path, weights_only="protocol-" not in path), f)
 
 
-class Payload:
-    """Pickles as `fn(*args)`: torch.save writes it like any object a state dict could hold."""
-
-    def __init__(self, fn, *args):
-        self.fn, self.args = fn, args
-
-    def __reduce__(self):
-        return self.fn, self.args
-
-
-def hostile(out, markers):
-    def touch(name):
-        return f"touch {os.path.join(markers, name)}"
-
-    def write(name, pickled, records=()):
-        version = (f"{name}/version", b"3\n")  # torch.load insists on it
-        torch_zip.write_plain_zip(os.path.join(out, f"{name}.bin"), [(f"{name}/data.pkl", pickled), *records, version])
-
-    real = pc.tensor("HalfStorage", "0", 3, 0, (3,), (1,))
-    data0 = [("{}/data/0", b"\0" * 6)]
-    for name, payload in {
-        "os-system": pc.call("os", "system", pc.text(touch("os-system"))),
-        "builtins-eval": pc.call("builtins", "eval", pc.text(f"__import__('os').system({touch('builtins-eval')!r})")),
-        "builtins-exec": pc.call("builtins", "exec", pc.text(f"import os; os.system({touch('builtins-exec')!r})")),
-        "subprocess-popen": pc.call("subprocess", "Popen", pc.tuple_(pc.text("touch"), pc.text(os.path.join(markers, "subprocess-popen")))),
-        "torch-load": pc.call("torch", "load", pc.text(os.path.join(out, "inner-payload.bin"))),
-        "functools-partial": pc.call("functools", "partial", pc.global_("os", "system"), pc.text(touch("functools-partial"))) + b")R",
-        "inst-opcode": b"(" + pc.text(touch("inst-opcode")) + b"ios\nsystem\n",
-        "rebuild-called-wrongly": pc.call("torch", "HalfStorage", pc.integer(3)),
-    }.items():
-        write(name, pc.state_dict([("w", real), ("evil", payload)]), [(k.format(name), v) for k, v in data0])
-    inner = {"evil": Payload(os.system, touch("torch-load"))}
-    torch.save(inner, os.path.join(out, "inner-payload.bin"))
-    torch.save({"w": torch.zeros(3), "evil": Payload(os.system, touch("posix-system"))}, os.path.join(out, "posix-system.bin"))
-    stack_global = pc.proto(4) + b"\x8c\x02os\x8c\x06system\x93" + pc.tuple_(pc.text(touch("stack-global"))) + b"R."
-    write("stack-global", stack_global)
-    write("protocol-1", b"}q\x00.")
-
-    def storage_case(name, key, numel, offset, shape, stride, record_bytes, storage_class="HalfStorage"):
-        records = [(f"{name}/data/{k}", b"\1" * n) for k, n in record_bytes.items()]
-        write(name, pc.state_dict([("w", pc.tensor(storage_class, key, numel, offset, shape, stride))]), records)
-
-    storage_case("key-escapes", "../x", 3, 0, (3,), (1,), {"0": 6})
-    storage_case("key-absolute", "/etc/passwd", 3, 0, (3,), (1,), {"0": 6})
-    storage_case("numel-overflow", "0", 2 ** 62, 0, (3,), (1,), {"0": 6})
-    storage_case("shape-overflow", "0", 3, 0, (2 ** 31, 2 ** 31, 2 ** 31), (1, 1, 1), {"0": 6})
-    storage_case("tensor-past-storage", "0", 6, 4, (3,), (1,), {"0": 12})
-    storage_case("record-size-mismatch", "0", 6, 0, (6,), (1,), {"0": 10})
-    storage_case("record-missing", "1", 3, 0, (3,), (1,), {"0": 6})
-    storage_case("complex-dtype", "0", 3, 0, (3,), (1,), {"0": 24}, storage_class="ComplexFloatStorage")
-    overlapping = torch.randn(10)
-    save(out, "shared-no-complete", {"a": overlapping[0:6], "b": overlapping[3:9]})  # convert.py refuses it
-    records = torch_zip.read_records(save(out, "source", llama_shaped(1)))
-    torch_zip.write_plain_zip(os.path.join(out, "storage-before-pickle.bin"), [records[1], records[0], *records[2:]])
-    torch_zip.write_plain_zip(os.path.join(out, "compressed.bin"), records, compression=zipfile.ZIP_DEFLATED)
-    torch_zip.write_plain_zip(os.path.join(out, "big-endian.bin"), [records[0], ("source/byteorder", b"big"), *records[1:]])
-    torch_zip.write_plain_zip(os.path.join(out, "record-name-escapes.bin"), [*records, ("source/../evil", b"x")])
-    save(out, "legacy", llama_shaped(1), _use_new_zipfile_serialization=False)
-
-
 def large(path, gib):
     """A shard for benchmarks: 30B-sized fp16 layers (6656 x 6656 and 6656 x 17920) until about `gib`
     GiB, then one fp32 tensor of 4 GiB + 4 KiB, so that the archive holds a record and offsets past
@@ -214,7 +153,7 @@ if __name__ == "__main__":
     if command == "valid":
         valid(target, int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     elif command == "hostile":
-        hostile(target, sys.argv[3])
+        hostile_checkpoints.write_all(target, sys.argv[3], llama_shaped(1))
     elif command == "large":
         large(target, float(sys.argv[3]))
     elif command == "detonate":

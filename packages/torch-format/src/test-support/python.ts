@@ -16,7 +16,8 @@ export interface PythonRun {
 
 export function python(script: string, args: string[]): Promise<PythonRun> {
   return new Promise((resolve) => {
-    execFile(PYTHON, [join(SUPPORT, script), ...args], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    // -B: no __pycache__ left in the package by the helper modules.
+    execFile(PYTHON, ["-B", join(SUPPORT, script), ...args], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
     });
   });
