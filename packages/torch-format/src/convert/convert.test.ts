@@ -112,6 +112,20 @@ describe("damaged streams and files", () => {
     await expect(converter.push(Uint8Array.of(1, 2, 3))).rejects.toMatchObject({ code: "ZIP_INVALID", message: expect.stringContaining("bytes after the zip's end record") });
   });
 
+  it("a data.pkl with no descriptor in sight is refused at 16 MiB, not gathered without end", async () => {
+    const header = Buffer.alloc(40);
+    header.writeUInt32LE(0x04034b50, 0);
+    header.writeUInt16LE(0x0808, 6); // sizes in a data descriptor, as torch.save writes them
+    header.writeUInt16LE(10, 26);
+    header.write("a/data.pkl", 30);
+    const converter = new TorchToSafetensorsStream({ write: async () => {}, source: "endless.bin" });
+    await converter.push(header);
+    const pushes = (async () => {
+      for (let i = 0; i < 64; i++) await converter.push(new Uint8Array(1 << 20).fill(0x41));
+    })();
+    await expect(pushes).rejects.toMatchObject({ code: "SIZE_MISMATCH", message: "endless.bin: a/data.pkl is over 16777216 bytes; torch.save writes it far smaller" });
+  });
+
   it("an empty stream is NOT_A_CHECKPOINT", async () => {
     await expect(new TorchToSafetensorsStream({ write: async () => {}, source: "empty.bin" }).end()).rejects.toMatchObject({
       code: "NOT_A_CHECKPOINT",

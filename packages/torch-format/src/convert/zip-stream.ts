@@ -23,7 +23,7 @@ type State =
   | { at: "start" | "header" | "directory" | "done" }
   | { at: "pass"; name: string; remaining: number; size: number; descriptor: boolean }
   | { at: "collect"; name: string; max: number; size: number | undefined; crc32: number; collected: Uint8Array; filled: number; scanFrom: number }
-  | { at: "descriptor"; name: string; size: number; collected: Uint8Array | undefined };
+  | { at: "descriptor"; name: string; size: number };
 
 /**
  * A zip read front to back as its bytes arrive, for torch.save's layout: local header, data, data
@@ -73,7 +73,7 @@ export class ZipStream {
         return true;
       case "header": return this.header();
       case "pass": return this.pass(state);
-      case "collect": return state.size === undefined ? this.scanForDescriptor(state) : this.collectKnown(state);
+      case "collect": return this.collect(state);
       case "descriptor": return this.descriptor(state, ended);
       case "directory": return this.directoryStep();
       case "done":
@@ -106,7 +106,7 @@ export class ZipStream {
     }
     if (header.size !== undefined && header.size > take.collect) this.tooLarge(header.name, header.size, take.collect);
     this.directory.record(header.name, offset, header.size);
-    const capacity = Math.min(header.size ?? 4096, take.collect + 24);
+    const capacity = Math.min(header.size ?? 4096, 1 << 20);
     this.state = { at: "collect", name: header.name, max: take.collect, size: header.size, crc32: header.crc32, collected: new Uint8Array(capacity), filled: 0, scanFrom: 0 };
     return true;
   }
@@ -118,47 +118,35 @@ export class ZipStream {
       await this.handler.data(bytes);
     }
     if (state.remaining > 0) return false;
-    if (state.descriptor) this.state = { at: "descriptor", name: state.name, size: state.size, collected: undefined };
+    if (state.descriptor) this.state = { at: "descriptor", name: state.name, size: state.size };
     else await this.finish(undefined);
     return true;
   }
 
-  private async collectKnown(state: State & { at: "collect" }): Promise<boolean> {
-    if (this.queue.length < state.size!) return false;
-    const bytes = this.queue.take(state.size!).slice();
-    this.checkCrc(state.name, bytes, state.crc32, "its local header");
-    await this.finish(bytes);
-    return true;
-  }
-
-  private checkCrc(name: string, bytes: Uint8Array, expected: number, source: string): void {
-    const crc = crc32(bytes);
-    if (crc !== expected) {
-      throw new TorchFormatError("ZIP_INVALID", this.file, `${name} has CRC-32 ${hex32(crc)}, but ${source} says ${hex32(expected)}; the file is damaged`);
+  /**
+   * A small record gathered in memory as its bytes arrive (never left in the queue, which push()
+   * copies). With a size from its local header it ends there; with flag bit 3 and no size it ends
+   * where a descriptor stating its size and CRC begins.
+   */
+  private async collect(state: State & { at: "collect" }): Promise<boolean> {
+    const limit = state.size ?? state.max + 24;
+    if (state.filled < limit && this.queue.length > 0) this.absorb(state, this.queue.take(Math.min(limit - state.filled, this.queue.length)));
+    if (state.size !== undefined) {
+      if (state.filled < state.size) return false;
+      const bytes = state.collected.slice(0, state.size);
+      this.checkCrc(state.name, bytes, state.crc32, "its local header");
+      await this.finish(bytes);
+      return true;
     }
-  }
-
-  /** Flag bit 3 and no size: the record ends where a descriptor stating its size and CRC begins. */
-  private async scanForDescriptor(state: State & { at: "collect" }): Promise<boolean> {
-    if (this.queue.length === 0) return false;
-    const room = state.max + 24 - state.filled;
-    if (room <= 0) this.tooLarge(state.name, state.filled, state.max);
-    const bytes = this.queue.take(Math.min(room, this.queue.length));
-    if (state.filled + bytes.length > state.collected.length) {
-      const grown = new Uint8Array(Math.min(state.max + 24, Math.max(2 * state.collected.length, state.filled + bytes.length)));
-      grown.set(state.collected.subarray(0, state.filled));
-      state.collected = grown;
-    }
-    state.collected.set(bytes, state.filled);
-    state.filled += bytes.length;
     const view = Buffer.from(state.collected.buffer, 0, state.filled);
     for (let k = view.indexOf("PK\x07\x08", state.scanFrom, "latin1"); k >= 0; k = view.indexOf("PK\x07\x08", k + 1, "latin1")) {
+      if (k > state.max) break;
       const match = matchDataDescriptor(state.collected.subarray(k, state.filled), k);
       if (match === "short") {
         state.scanFrom = k;
-        return true;
+        return false;
       }
-      if (match === "mismatch" || k > state.max) continue;
+      if (match === "mismatch") continue;
       this.checkCrc(state.name, state.collected.subarray(0, k), match.crc32, "its data descriptor");
       this.queue.unshift(state.collected.slice(k + match.bytes, state.filled));
       this.directory.resolveSize(state.name, k);
@@ -166,7 +154,25 @@ export class ZipStream {
       return true;
     }
     state.scanFrom = Math.max(0, state.filled - 3);
-    return true;
+    if (state.filled >= limit) this.tooLarge(state.name, state.filled, state.max);
+    return false;
+  }
+
+  private absorb(state: State & { at: "collect" }, bytes: Uint8Array): void {
+    if (state.filled + bytes.length > state.collected.length) {
+      const grown = new Uint8Array(Math.max(2 * state.collected.length, state.filled + bytes.length));
+      grown.set(state.collected.subarray(0, state.filled));
+      state.collected = grown;
+    }
+    state.collected.set(bytes, state.filled);
+    state.filled += bytes.length;
+  }
+
+  private checkCrc(name: string, bytes: Uint8Array, expected: number, source: string): void {
+    const crc = crc32(bytes);
+    if (crc !== expected) {
+      throw new TorchFormatError("ZIP_INVALID", this.file, `${name} has CRC-32 ${hex32(crc)}, but ${source} says ${hex32(expected)}; the file is damaged`);
+    }
   }
 
   private async descriptor(state: State & { at: "descriptor" }, ended: boolean): Promise<boolean> {
