@@ -1,5 +1,17 @@
+export { convertTorchFileToSafetensors, MAX_REORDER_BYTES } from "./convert/convert-file.js";
+export type { SafetensorsConversion } from "./convert/conversion.js";
+export { safetensorsFileName, weightMapEntries } from "./convert/hf-index.js";
+export { TorchToSafetensorsStream, type TorchToSafetensorsStreamOptions } from "./convert/torch-to-safetensors-stream.js";
+export { positionalWriter } from "./convert/write-fully.js";
+export type { Dtype } from "./dtype.js";
+export { TorchFormatError, type TorchFormatErrorCode } from "./errors.js";
+export { MAX_HEADER_BYTES, type SafetensorsTensorInfo } from "./safetensors/header-bytes.js";
+export type { PlanOptions } from "./safetensors/plan.js";
+export { parseSafetensorsHeader, readSafetensorsHeader, type SafetensorsHeader } from "./safetensors/read-header.js";
 export { isTorchDtype, type TorchDtype } from "./save/dtypes.js";
 export { TorchSaveError, type TorchSaveErrorCode } from "./save/errors.js";
 export { contiguousStateDict, contiguousStride, type StateDictSpec, type StorageSpec, type TensorSpec } from "./save/state-dict.js";
 export { archiveNameFor, type TorchSaveLayout } from "./save/torch-layout.js";
 export { planTorchSave, type StorageSource, type TorchSaveOptions, writeTorchSave } from "./save/torch-save.js";
+export { readTorchCheckpoint, type TorchCheckpoint, type TorchStorage } from "./torch/read-checkpoint.js";
+export type { TorchTensor } from "./torch/tensor.js";
