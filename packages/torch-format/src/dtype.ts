@@ -46,6 +46,11 @@ export function dtypeRank(dtype: Dtype): number {
   return DTYPES[dtype].rank;
 }
 
+/** The storage class torch 1.13.1 pickles for a tensor of this dtype (`TypedStorage.pickle_storage_type()`). */
+export function storageClassOf(dtype: Dtype): string {
+  return DTYPES[dtype].storageClass;
+}
+
 export function dtypeOfStorageClass(storageClass: string): Dtype | undefined {
   return DTYPE_NAMES.find((dtype) => DTYPES[dtype].storageClass === storageClass);
 }

@@ -1,4 +1,4 @@
-import { storageClassOf } from "./dtypes.js";
+import { storageClassOf } from "../dtype.js";
 import { PickleWriter } from "./pickle-writer.js";
 import type { StateDictSpec } from "./state-dict.js";
 

@@ -1,9 +1,9 @@
-import { isTorchDtype, itemBytesOf, type TorchDtype } from "./dtypes.js";
+import { type Dtype, dtypeBytes, isDtype } from "../dtype.js";
 import { TorchSaveError } from "./errors.js";
 
 /** One storage: `numel` elements of one dtype, saved whole as the record `data/<index>`. */
 export interface StorageSpec {
-  readonly dtype: TorchDtype;
+  readonly dtype: Dtype;
   readonly numel: number;
 }
 
@@ -38,7 +38,7 @@ export function contiguousStride(shape: readonly number[]): number[] {
 }
 
 /** The usual case: every tensor contiguous in a storage of its own, exactly its elements. */
-export function contiguousStateDict(tensors: readonly { name: string; dtype: TorchDtype; shape: readonly number[] }[]): StateDictSpec {
+export function contiguousStateDict(tensors: readonly { name: string; dtype: Dtype; shape: readonly number[] }[]): StateDictSpec {
   return {
     storages: tensors.map(({ dtype, shape }) => ({ dtype, numel: shape.reduce((a, b) => a * b, 1) })),
     tensors: tensors.map(({ name, shape }, storage) => ({ name, storage, storageOffset: 0, shape, stride: contiguousStride(shape) })),
@@ -46,7 +46,7 @@ export function contiguousStateDict(tensors: readonly { name: string; dtype: Tor
 }
 
 export function storageBytes(storage: StorageSpec): number {
-  return storage.numel * itemBytesOf(storage.dtype);
+  return storage.numel * dtypeBytes(storage.dtype);
 }
 
 /** Rejects a state dict torch could not have produced, naming the entry and what was expected. */
@@ -55,7 +55,7 @@ export function checkStateDict(spec: StateDictSpec, path: string): void {
     throw new TorchSaveError("SAVE_BAD_STATE_DICT", path, `${path}: ${message}`);
   };
   spec.storages.forEach((storage, i) => {
-    if (!isTorchDtype(storage.dtype)) fail(`storage ${i}: dtype ${JSON.stringify(storage.dtype)} is not one of F16 BF16 F32 F64 I64 I32 I16 I8 U8 BOOL`);
+    if (!isDtype(storage.dtype)) fail(`storage ${i}: dtype ${JSON.stringify(storage.dtype)} is not one of F16 BF16 F32 F64 I64 I32 I16 I8 U8 BOOL`);
     if (!isCount(storage.numel)) fail(`storage ${i}: numel ${storage.numel} must be a whole number >= 0`);
     if (!Number.isSafeInteger(storageBytes(storage))) fail(`storage ${i}: ${storage.numel} elements are more bytes than this writer can address`);
   });

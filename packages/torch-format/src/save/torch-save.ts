@@ -1,5 +1,5 @@
 import { open, type FileHandle } from "node:fs/promises";
-import { crc32 } from "./crc32.js";
+import { crc32 } from "../zip/crc32.js";
 import { TorchSaveError } from "./errors.js";
 import { pickleStateDict } from "./state-dict-pickle.js";
 import { checkStateDict, type StateDictSpec, storageBytes } from "./state-dict.js";
