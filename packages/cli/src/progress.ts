@@ -67,16 +67,19 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
         started = now();
         for (const name of event.extras) say(`not part of the release, left alone: ${name}`);
         const reused = event.files.length - todo.length;
-        say(`${todo.length} ${todo.length === 1 ? "file" : "files"} to recover (${formatBytes(totalBytes)})${reused ? `, ${reused} already verified` : ""}`);
+        if (todo.length === 0) say(`all ${reused} files already verified: nothing to recover`);
+        else say(`${todo.length} ${todo.length === 1 ? "file" : "files"} to recover (${formatBytes(totalBytes)})${reused ? `, ${reused} already verified` : ""}`);
         return;
       }
       case "restored":
-        return say(`put back ${event.name} from the output store (verified before, no XOR work)`);
+        // Listed once, in the summary ("from the output store").
+        return;
       case "unverified-removed":
         return say(`removed ${event.name} from the output folder: it was there but did not verify`);
       case "key-checked":
         return say(`base ${event.base} is the right key (checked on ${event.probe})`);
       case "room-checked":
+        if (event.neededBytes === 0) return;
         return say(`room: ${formatBytes(event.neededBytes)} needed, ${formatBytes(event.freeBytes)} free`);
       case "file-started":
         if (event.resumedFrom > 0) say(`resuming ${event.name} from ${formatBytes(event.resumedFrom)} (${event.resumedFrom} bytes; rehashing what is on disk)`);

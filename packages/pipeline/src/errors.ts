@@ -1,21 +1,36 @@
+/** The exit codes of the command line (README, "Exit codes"); scripts may rely on them. */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  recipeInvalid: 3,
+  badInput: 4,
+  verificationFailed: 5,
+  busy: 6,
+  interrupted: 130,
+} as const;
+
 /**
- * Every failure a user can cause or meet has a class and a code here; the CLI maps classes to exit
- * codes and prints the message, which is one line naming the file and what to do.
+ * Every failure a user can cause or meet has a class and a code here, and the exit code the command
+ * line ends with; its message is one line naming the file and what to do.
  */
 export abstract class RecoverError extends Error {
   abstract readonly code: string;
+  abstract readonly exitCode: number;
 }
 
 /** A command's arguments cannot be acted on (a missing setting, an unknown format, a bad name). */
 export class UsageError extends RecoverError {
   override readonly name = "UsageError";
   readonly code = "USAGE";
+  readonly exitCode = ExitCode.usage;
 }
 
 /** A recipe that is not valid JSON, does not match the schema, or contradicts itself. */
 export class RecipeError extends RecoverError {
   override readonly name = "RecipeError";
   readonly code = "RECIPE_INVALID";
+  readonly exitCode = ExitCode.recipeInvalid;
   constructor(
     readonly file: string,
     message: string,
@@ -38,11 +53,15 @@ export type InputErrorCode =
   | "OUT_NOT_WRITABLE"
   | "OUT_BUSY"
   | "OUT_OVERLAPS"
+  | "MODEL_CHANGED"
   | "BASE_CHANGED";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
 export class InputError extends RecoverError {
   override readonly name = "InputError";
+  get exitCode(): number {
+    return this.code === "OUT_BUSY" ? ExitCode.busy : ExitCode.badInput;
+  }
   constructor(
     readonly code: InputErrorCode,
     message: string,
@@ -55,6 +74,7 @@ export class InputError extends RecoverError {
 export class VerificationError extends RecoverError {
   override readonly name = "VerificationError";
   readonly code = "VERIFY_FAILED";
+  readonly exitCode = ExitCode.verificationFailed;
   constructor(
     readonly file: string,
     message: string,
@@ -67,6 +87,7 @@ export class VerificationError extends RecoverError {
 export class InterruptedError extends RecoverError {
   override readonly name = "InterruptedError";
   readonly code = "INTERRUPTED";
+  readonly exitCode = ExitCode.interrupted;
   constructor(readonly unfinished: string[]) {
     super(`interrupted${unfinished.length ? `; ${unfinished.join(", ")} will continue where they stopped` : ""}: run the same command again to resume`);
   }

@@ -1,4 +1,4 @@
-export { InputError, InterruptedError, RecipeError, RecoverError, UsageError, VerificationError, type InputErrorCode } from "./errors.js";
+export { ExitCode, InputError, InterruptedError, RecipeError, RecoverError, UsageError, VerificationError, type InputErrorCode } from "./errors.js";
 export { bundledManifestsDir, displayPath, loadRecipe, recipeNames, resolveRecipe, validateRecipe } from "./recipe/load-recipe.js";
 export { allBases } from "./recipe/bases.js";
 export { recipeFromFolder } from "./recipe/from-folder.js";

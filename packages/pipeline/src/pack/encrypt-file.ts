@@ -5,6 +5,7 @@ import { copyFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { createGzip } from "node:zlib";
 import { openRegularFile } from "@model-recover/safe-fs";
+import { InputError } from "../errors.js";
 import { hashFile, MultiHasher } from "@model-recover/md5-manifest";
 import { KEY_CHUNK_BYTES, Keystream, type KeySource } from "@model-recover/xor-core";
 import type { PipelineDefinition } from "../recipe/pipelines.js";
@@ -46,13 +47,14 @@ export async function encryptFile(plainPath: string, name: string, key: KeySourc
     try {
       for (let done = 0; done < plain.bytes; ) {
         const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, plain.bytes - done), done);
-        if (bytesRead === 0) throw new Error(`${plainPath}: shrank while being encrypted`);
+        if (bytesRead === 0) throw changedWhilePacked(plainPath, plain.bytes);
         const piece = buffer.subarray(0, bytesRead);
         await keystream?.apply(piece, done);
         await sink.write(piece);
         done += bytesRead;
       }
       await sink.end();
+      if ((await input.stat()).size !== plain.bytes) throw changedWhilePacked(plainPath, plain.bytes);
     } finally {
       await input.close();
     }
@@ -115,4 +117,8 @@ export async function copyFresh(source: string, target: string): Promise<{ md5: 
     await rm(temp, { force: true });
     throw error;
   }
+}
+
+function changedWhilePacked(path: string, hashedBytes: number): InputError {
+  return new InputError("MODEL_CHANGED", `${path}: changed size while being packed (it had ${hashedBytes} bytes when it was hashed); wait until nothing writes to the model folder and pack again`);
 }
