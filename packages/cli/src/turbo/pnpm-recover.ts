@@ -98,6 +98,8 @@ async function recoverThroughTurbo({ loaded, digest, store }: Request, args: str
 /** Give the task the run's result (turbo caches it when it is a success) and wait for turbo to finish. */
 async function handOver(turbo: ReturnType<typeof runTurboTask>, relay: Relay, code: number, summary: RecoverSummary | undefined, loaded: LoadedRecipe, context: CommandContext, verbose: boolean): Promise<void> {
   const decision = await turbo.decision;
+  // A miss is known from turbo's output before its task has started and connected.
+  if (decision === "miss") await Promise.race([relay.connected, turbo.exited]);
   if (decision === "miss") {
     const receipt: RunReceipt = code === ExitCode.ok && summary ? receiptOf(summary) : { ok: false, recipe: loaded.recipe.name, exitCode: code };
     await relay.deliver(code, receipt);

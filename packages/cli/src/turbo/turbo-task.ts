@@ -23,6 +23,10 @@ export function runTurboTask(root: string, digest: string, relay: { path: string
   const env = { ...process.env, MODEL_RECOVER_INPUTS_DIGEST: digest, MODEL_RECOVER_RELAY: relay.path, TURBO_TELEMETRY_DISABLED: "1", TURBO_NO_UPDATE_NOTIFIER: "1", DO_NOT_TRACK: "1" };
   let output = "";
   let sawHit = false;
+  // turbo says "cache miss, executing <hash>" as soon as it has decided, well before the task it then
+  // starts (pnpm, node, the relay) connects: the recovery waits for the decision, not for the relay.
+  let announceMiss: () => void = () => {};
+  const sawMiss = new Promise<void>((resolve) => (announceMiss = resolve));
   const exited = new Promise<{ code: number | null; output: string }>((resolve) => {
     if (!existsSync(turbo)) return resolve({ code: null, output: `${turbo}: not found (run pnpm install)` });
     const child = spawn(turbo, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], shell: process.platform === "win32" });
@@ -31,6 +35,7 @@ export function runTurboTask(root: string, digest: string, relay: { path: string
       output += text;
       echo?.write(text);
       if (/cache hit/.test(output)) sawHit = true;
+      if (/cache miss/.test(output)) announceMiss();
     };
     child.stdout.on("data", collect);
     child.stderr.on("data", collect);
@@ -40,6 +45,7 @@ export function runTurboTask(root: string, digest: string, relay: { path: string
   const receipt = join(root, "packages", "cli", ".receipts", `${digest}.json`);
   const decision = Promise.race([
     relay.connected.then((): Decision => "miss"),
+    sawMiss.then((): Decision => "miss"),
     exited.then(({ code }): Decision => (code === 0 && (sawHit || existsSync(receipt)) ? "hit" : "unavailable")),
   ]);
   return { decision, exited };
