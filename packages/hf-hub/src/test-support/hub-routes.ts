@@ -10,7 +10,7 @@ export interface RouteContext {
   treePageSize: number;
   cdnOrigin: string;
   faultsFor(repo: string, path: string): FaultState;
-  count(repo: string, path: string, bytes: number): void;
+  count(req: IncomingMessage, repo: string, path: string, bytes: number): void;
 }
 
 /** The endpoint's routes: resolve (files), the tree and paths-info APIs; the Hub's error headers. */
@@ -41,7 +41,7 @@ export async function routeHub(context: RouteContext, req: IncomingMessage, res:
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   if (faults.takeUnavailable()) return sendError(res, 503, undefined, "Service Unavailable", { "retry-after": "0" });
   const headers = { "x-repo-commit": served.commit, etag: `"${file.gitOid}"` };
-  if (!file.lfs) return serveBytes(req, res, file, headers, faults, (n) => context.count(repoId, path, n));
+  if (!file.lfs) return serveBytes(req, res, file, headers, faults, (n) => context.count(req, repoId, path, n));
   // An LFS file: the Hub names it (X-Linked-*) and redirects to a signed URL on its CDN.
   const location = `${context.cdnOrigin}/blobs/${file.sha256}?repo=${encodeURIComponent(repoId)}&file=${encodeURIComponent(path)}&sig=${randomBytes(8).toString("hex")}`;
   res.writeHead(302, { ...headers, location, "x-linked-etag": `"${file.sha256}"`, "x-linked-size": String(file.size) }).end(`Found. Redirecting to ${location}`);

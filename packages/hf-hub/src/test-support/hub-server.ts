@@ -26,6 +26,8 @@ export interface RecordedRequest {
   url: string;
   headers: Record<string, string | string[] | undefined>;
   status?: number;
+  /** Body bytes of a file sent in answer to this request. */
+  bodyBytes: number;
 }
 
 /**
@@ -39,6 +41,7 @@ export class HubServer {
   private readonly faults = new Map<string, FaultState>();
   private readonly served = new Map<string, number>();
   private readonly repos = new Map<string, { repo: ServedRepo; tokens?: string[] }>();
+  private readonly records = new WeakMap<IncomingMessage, RecordedRequest>();
 
   private constructor(
     private readonly hub: Server,
@@ -59,7 +62,7 @@ export class HubServer {
       treePageSize: options.treePageSize ?? 1000,
       cdnOrigin: server.cdnOrigin,
       faultsFor: (repo, path) => server.faultsFor(repo, path),
-      count: (repo, path, bytes) => server.count(repo, path, bytes),
+      count: (req, repo, path, bytes) => server.count(req, repo, path, bytes),
     };
     server.hub.on("request", server.recorded("hub", (req, res) => routeHub(context, req, res)));
     server.cdn.on("request", server.recorded("cdn", (req, res) => server.routeCdn(req, res)));
@@ -114,7 +117,9 @@ export class HubServer {
     return this.faults.get(`${repo}\0${path}`) ?? new FaultState({});
   }
 
-  private count(repo: string, path: string, bytes: number): void {
+  private count(req: IncomingMessage, repo: string, path: string, bytes: number): void {
+    const record = this.records.get(req);
+    if (record) record.bodyBytes += bytes;
     const key = `${repo}\0${path}`;
     this.served.set(key, (this.served.get(key) ?? 0) + bytes);
   }
@@ -129,13 +134,14 @@ export class HubServer {
       return;
     }
     const headers = { etag: `"${file.sha256.slice(0, 32)}"` };
-    await serveBytes(req, res, file, headers, this.faultsFor(repoId, path), (n) => this.count(repoId, path, n));
+    await serveBytes(req, res, file, headers, this.faultsFor(repoId, path), (n) => this.count(req, repoId, path, n));
   }
 
   private recorded(origin: "hub" | "cdn", handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>) {
     return (req: IncomingMessage, res: ServerResponse) => {
-      const record: RecordedRequest = { origin, method: req.method ?? "GET", url: req.url ?? "/", headers: { ...req.headers } };
+      const record: RecordedRequest = { origin, method: req.method ?? "GET", url: req.url ?? "/", headers: { ...req.headers }, bodyBytes: 0 };
       this.requests.push(record);
+      this.records.set(req, record);
       // Every route answers through writeHead: the status is known as soon as the headers go out.
       const writeHead = res.writeHead;
       res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
