@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { HubStreamEvent } from "./file-stream.js";
 import { HubClient } from "./hub-client.js";
-import { collect, startSeededHub, type SeededHub } from "./test-support/seeded-repo.js";
+import { collect, failureOf, startSeededHub, type SeededHub } from "./test-support/seeded-repo.js";
 
 // Each fault of the test server against the client: every download ends with exactly the file's
 // bytes, or with a typed error; never with bytes handed out twice, skipped, or beyond the end.
@@ -91,11 +91,13 @@ describe("corrupt bytes", () => {
     hub.server.setFaults(REPO, SHARD, { flipByteAt: 3_333_333 });
     const { stream } = download(SHARD, { verify: true });
     let handedOut = 0;
-    const error = await (async () => {
-      for await (const chunk of stream) handedOut += chunk.length;
-    })().catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "HUB_DIGEST" });
-    expect((error as Error).message).toMatch(new RegExp(`^${REPO}@main ${SHARD}: the sha256 of the ${SIZE} bytes received is [0-9a-f]{64}, the Hub reports ${sha256(hub.content.get(SHARD)!)}; the download is corrupt, run it again$`));
+    const error = await failureOf(
+      (async () => {
+        for await (const chunk of stream) handedOut += chunk.length;
+      })(),
+    );
+    expect(error.code).toBe("HUB_DIGEST");
+    expect(error.message).toMatch(new RegExp(`^${REPO}@main ${SHARD}: the sha256 of the ${SIZE} bytes received is [0-9a-f]{64}, the Hub reports ${sha256(hub.content.get(SHARD)!)}; the download is corrupt, run it again$`));
     expect(handedOut).toBeLessThan(SIZE);
   });
 

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { xorshift32Bytes } from "@model-recover/xor-core";
+import type { HubError } from "../errors.js";
 import { HubServer, type HubServerOptions } from "./hub-server.js";
 
 /** A repo folder of seeded files (path → size) and a test Hub serving it as `repo`. */
@@ -50,4 +51,14 @@ export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8A
   const chunks: Uint8Array[] = [];
   for await (const chunk of stream) chunks.push(chunk);
   return Buffer.concat(chunks);
+}
+
+/** The error a call fails with; a call that succeeds fails the test. */
+export async function failureOf(promise: Promise<unknown>): Promise<HubError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as HubError;
+  }
+  throw new Error("expected a failure, the call succeeded");
 }
