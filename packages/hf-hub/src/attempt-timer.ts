@@ -6,6 +6,7 @@
 export class AttemptTimer {
   private readonly controller = new AbortController();
   private timer?: NodeJS.Timeout;
+  private held = false;
   /** Why the attempt was aborted by its deadline ("no response within 30 s"), if it was. */
   stalled?: string;
 
@@ -22,12 +23,24 @@ export class AttemptTimer {
   arm(ms: number, reason: () => string): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
+      if (this.held) return this.timer?.refresh();
       this.stalled = reason();
       this.controller.abort(new Error(this.stalled));
     }, ms);
   }
 
   refresh(): void {
+    this.timer?.refresh();
+  }
+
+  /** The deadline does not fire while held (the caller's consumer, not the server, is taking its time). */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** The hold ends and the deadline starts over. */
+  release(): void {
+    this.held = false;
     this.timer?.refresh();
   }
 

@@ -93,6 +93,11 @@ describe("gated repos", () => {
 });
 
 describe("HF_ENDPOINT and HF_TOKEN", () => {
+  it("takes an empty token for none, and refuses one a header cannot carry (HUB_TOKEN)", () => {
+    expect(new HubClient({ endpoint: hub.server.endpoint, token: "" }).hasToken).toBe(false);
+    expect(() => new HubClient({ endpoint: hub.server.endpoint, token: "hf_a b" })).toThrow(expect.objectContaining({ code: "HUB_TOKEN", message: "the token holds spaces or characters outside visible ASCII; it cannot be sent in a header" }));
+  });
+
   it("fromEnvironment takes the endpoint from HF_ENDPOINT and the token from HF_TOKEN", async () => {
     const client = await HubClient.fromEnvironment({ env: { HF_ENDPOINT: `${hub.server.endpoint}/`, HF_TOKEN: `${TOKEN}\n` } });
     expect(client.endpoint.origin).toBe(hub.server.endpoint);

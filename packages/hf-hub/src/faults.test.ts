@@ -154,6 +154,19 @@ describe("slow and failing servers", () => {
   });
 });
 
+describe("a slow consumer", () => {
+  it("is not taken for a stalled server: holding a chunk past idleTimeoutMs costs no reconnect", async () => {
+    const { stream, events } = download(SHARD, {}, { idleTimeoutMs: 100 });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of stream) {
+      if (chunks.length === 0) await new Promise((resolve) => setTimeout(resolve, 400));
+      chunks.push(chunk);
+    }
+    expect(Buffer.compare(Buffer.concat(chunks), hub.content.get(SHARD)!)).toBe(0);
+    expect(events).toEqual([]);
+  });
+});
+
 describe("a file that changes", () => {
   it("is HUB_CHANGED when the Hub serves other content between two attempts of one download", async () => {
     hub.server.setFaults(REPO, SMALL, { cutAt: [20_000] });
@@ -187,6 +200,17 @@ describe("stopping", () => {
     setTimeout(() => controller.abort(new Error("stopped by the user")), 200);
     await expect(collect(stream)).rejects.toThrow("stopped by the user");
     expect(stream.position).toBeLessThanOrEqual(2_000_000);
+  });
+
+  it("never reads as ended after a failure or a close: later reads throw again", async () => {
+    hub.server.setFaults(REPO, SMALL, { unavailable: 10 });
+    const failing = download(SMALL, {}, { retries: 0 }).stream;
+    const target = new Uint8Array(100);
+    const error = await failureOf(failing.read(target));
+    expect(await failureOf(failing.read(target))).toBe(error);
+    const { stream } = download(SHARD);
+    for await (const _ of stream) break;
+    await expect(stream.read(target)).rejects.toThrow(/^OpenAssistant\/faulty-xor@main pytorch_model-00001-of-00007.bin: the stream was closed at byte \d+; open a new one to go on$/);
   });
 
   it("close() ends a download half-way; a new stream from that position completes it with only the missing bytes", async () => {

@@ -1,6 +1,6 @@
 import { AttemptTimer } from "./attempt-timer.js";
 import { ContentDigest } from "./content-digest.js";
-import { HubError, type HubTarget } from "./errors.js";
+import { describeTarget, HubError, type HubTarget } from "./errors.js";
 import { readFileAnswer, type FileAnswer, type HubFileHead } from "./file-head.js";
 import { networkReason } from "./network-reason.js";
 import { retryDelay, sleep, type RetryPolicy } from "./retry.js";
@@ -50,7 +50,9 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
   #discarded = 0;
   #head?: HubFileHead;
   private digest?: ContentDigest;
-  private verified = false;
+  /** The last byte is in and verified. */
+  private ended = false;
+  private failure?: { error: unknown };
   private pending?: Uint8Array;
   private readonly chunks: AsyncGenerator<Uint8Array, void, undefined>;
 
@@ -92,22 +94,19 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
 
   /** Connect (if not yet) and return what the Hub says about the file. */
   async open(): Promise<HubFileHead> {
-    if (!this.#head && !this.pending) {
-      const next = await this.chunks.next();
-      if (!next.done) this.pending = next.value;
-    }
+    if (!this.#head && !this.pending) this.pending = await this.pull();
     return this.#head!;
   }
 
-  /** Fill `target` with the next bytes; fewer only when the file ends. Returns how many were written. */
+  /**
+   * Fill `target` with the next bytes; fewer only when the file ends (then verified). Returns how
+   * many were written. One reader at a time: calls must not overlap.
+   */
   async read(target: Uint8Array): Promise<number> {
     let filled = 0;
     while (filled < target.length) {
-      if (!this.pending) {
-        const next = await this.chunks.next();
-        if (next.done) break;
-        this.pending = next.value;
-      }
+      this.pending ??= await this.pull();
+      if (!this.pending) break;
       const count = Math.min(this.pending.length, target.length - filled);
       target.set(count === this.pending.length ? this.pending : this.pending.subarray(0, count), filled);
       this.pending = count === this.pending.length ? undefined : this.pending.subarray(count);
@@ -117,18 +116,40 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    if (this.pending) {
-      const first = this.pending;
-      this.pending = undefined;
-      yield first;
+    try {
+      for (;;) {
+        const chunk = this.pending ?? (await this.pull());
+        this.pending = undefined;
+        if (!chunk) return;
+        yield chunk;
+      }
+    } finally {
+      // A consumer that breaks out early lets go of the connection.
+      await this.chunks.return(undefined);
     }
-    yield* this.chunks;
   }
 
-  /** Stop: the connection is closed; no more bytes are handed out. */
+  /** Stop: the connection is closed; a later read fails rather than look like the end of the file. */
   async close(): Promise<void> {
     this.pending = undefined;
     await this.chunks.return(undefined);
+  }
+
+  /**
+   * The next chunk, or undefined at the verified end of the file. A failure is kept and thrown
+   * again by every later call, and a stream stopped before its end never reads as ended.
+   */
+  private async pull(): Promise<Uint8Array | undefined> {
+    if (this.failure) throw this.failure.error;
+    try {
+      const next = await this.chunks.next();
+      if (!next.done) return next.value;
+    } catch (error) {
+      this.failure = { error };
+      throw error;
+    }
+    if (!this.ended) throw new Error(`${describeTarget(this.target)}: the stream was closed at byte ${this.#position}; open a new one to go on`);
+    return undefined;
   }
 
   private async *run(): AsyncGenerator<Uint8Array, void, undefined> {
@@ -198,7 +219,10 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
         yield chunk;
         return;
       }
+      // While the consumer holds the chunk the server is not the one stalling: the idle deadline waits.
+      timer.hold();
       yield chunk;
+      timer.release();
     }
     if (this.#position < size) throw new TransientFailure(`the body ended at byte ${this.#position} of ${size}`);
   }
@@ -211,9 +235,9 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
   }
 
   private finish(): void {
-    if (this.verified) return;
-    this.verified = true;
+    if (this.ended) return;
     this.digest?.verify(this.target);
+    this.ended = true;
   }
 
   private accept(head: HubFileHead): void {

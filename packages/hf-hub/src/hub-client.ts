@@ -5,7 +5,7 @@ import { HubFileStream, type OpenFileOptions, type StreamSettings } from "./file
 import { listRepoFiles, repoPathsInfo, type HubFile } from "./list-files.js";
 import { checkRepoId, checkRevision, resolveUrl } from "./names.js";
 import { DEFAULT_RETRY_POLICY } from "./retry.js";
-import { readHubToken } from "./token.js";
+import { checkToken, readHubToken } from "./token.js";
 import { Transport } from "./transport.js";
 
 export interface HubClientOptions {
@@ -38,7 +38,8 @@ export class HubClient {
 
   constructor(options: HubClientOptions = {}) {
     this.endpoint = options.endpoint === undefined ? hubEndpoint(options.env) : parseEndpoint(String(options.endpoint));
-    const transport = new Transport(this.endpoint, options.token, options.fetch ?? globalThis.fetch, options.userAgent ?? "model-recover-hf-hub/0.1");
+    const token = options.token ? checkToken(options.token, "the token") : undefined;
+    const transport = new Transport(this.endpoint, token, options.fetch ?? globalThis.fetch, options.userAgent ?? "model-recover-hf-hub/0.1");
     const policy = {
       retries: options.retries ?? DEFAULT_RETRY_POLICY.retries,
       baseDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs,

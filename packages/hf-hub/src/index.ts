@@ -5,6 +5,6 @@ export type { HubFileHead } from "./file-head.js";
 export type { HubFile } from "./list-files.js";
 export { ContentDigest, type ExpectedDigest } from "./content-digest.js";
 export { HubError, describeTarget, type HubErrorCode, type HubTarget } from "./errors.js";
-export { DEFAULT_ENDPOINT, hubEndpoint, isLoopback, mayCarryToken, parseEndpoint } from "./endpoint.js";
+export { DEFAULT_ENDPOINT, hubEndpoint, mayCarryToken, parseEndpoint } from "./endpoint.js";
 export { readHubToken, type TokenSources } from "./token.js";
 export { runPool } from "./pool.js";

@@ -43,7 +43,7 @@ describe("readHubToken", () => {
   it("refuses a token a header cannot carry, without printing it", async () => {
     const secret = "hf_two words";
     const error = await readHubToken({ env: { HF_TOKEN: secret } }).catch((e: Error) => e);
-    expect(error).toMatchObject({ code: "HUB_TOKEN", message: "HF_TOKEN: the token holds spaces or characters outside visible ASCII; it cannot be sent in a header" });
+    expect(error).toMatchObject({ code: "HUB_TOKEN", message: "HF_TOKEN holds spaces or characters outside visible ASCII; it cannot be sent in a header" });
     expect(String(error)).not.toContain("two words");
   });
 });

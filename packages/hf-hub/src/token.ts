@@ -24,10 +24,10 @@ export async function readHubToken(sources: TokenSources = {}): Promise<string |
     }
     const token = cleanToken(text);
     if (token === undefined) throw new HubError("HUB_TOKEN", `token file ${tokenFile}: holds no token (the file is empty)`);
-    return checked(token, `token file ${tokenFile}`);
+    return checkToken(token, `token file ${tokenFile}`);
   }
   const fromEnv = cleanToken(env.HF_TOKEN ?? "");
-  return fromEnv === undefined ? undefined : checked(fromEnv, "HF_TOKEN");
+  return fromEnv === undefined ? undefined : checkToken(fromEnv, "HF_TOKEN");
 }
 
 function cleanToken(text: string): string | undefined {
@@ -36,9 +36,9 @@ function cleanToken(text: string): string | undefined {
 }
 
 /** A header value must be visible ASCII; anything else would be refused by fetch with the token in the message. */
-function checked(token: string, source: string): string {
+export function checkToken(token: string, source: string): string {
   if (!/^[\x21-\x7e]+$/.test(token)) {
-    throw new HubError("HUB_TOKEN", `${source}: the token holds spaces or characters outside visible ASCII; it cannot be sent in a header`);
+    throw new HubError("HUB_TOKEN", `${source} holds spaces or characters outside visible ASCII; it cannot be sent in a header`);
   }
   return token;
 }
