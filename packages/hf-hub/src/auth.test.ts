@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_ENDPOINT } from "./endpoint.js";
-import type { HubStreamEvent } from "./file-stream.js";
+import type { HubStreamEvent } from "./stream-options.js";
 import { HubClient } from "./hub-client.js";
 import { collect, failureOf, startSeededHub, type SeededHub } from "./test-support/seeded-repo.js";
 

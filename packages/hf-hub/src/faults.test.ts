@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { HubStreamEvent } from "./file-stream.js";
+import type { HubStreamEvent } from "./stream-options.js";
 import { HubClient } from "./hub-client.js";
 import { collect, failureOf, startSeededHub, type SeededHub } from "./test-support/seeded-repo.js";
 

@@ -1,7 +1,8 @@
 import type { ApiContext } from "./api-fetch.js";
 import { hubEndpoint, parseEndpoint } from "./endpoint.js";
 import type { HubTarget } from "./errors.js";
-import { HubFileStream, type OpenFileOptions, type StreamSettings } from "./file-stream.js";
+import { HubFileStream } from "./file-stream.js";
+import type { OpenFileOptions, StreamSettings } from "./stream-options.js";
 import { listRepoFiles, repoPathsInfo, type HubFile } from "./list-files.js";
 import { checkRepoId, checkRevision, resolveUrl } from "./names.js";
 import { DEFAULT_RETRY_POLICY } from "./retry.js";

@@ -1,5 +1,6 @@
 export { HubClient, type HubClientOptions } from "./hub-client.js";
-export { HubFileStream, type HubStreamEvent, type OpenFileOptions } from "./file-stream.js";
+export { HubFileStream } from "./file-stream.js";
+export type { HubStreamEvent, OpenFileOptions } from "./stream-options.js";
 export type { ExpectedFile } from "./expected-file.js";
 export type { HubFileHead } from "./file-head.js";
 export type { HubFile } from "./list-files.js";
