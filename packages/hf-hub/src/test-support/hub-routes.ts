@@ -25,16 +25,16 @@ export async function routeHub(context: RouteContext, req: IncomingMessage, res:
   }
   const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
   if (!resolve) return sendError(res, 404, undefined, "Not Found");
-  const [, repoId, rawRevision, rawPath] = resolve as unknown as [string, string, string, string];
+  const [, repoId = "", rawRevision = "", rawPath = ""] = resolve;
   const newId = context.renamed[repoId];
   if (newId) {
     res.writeHead(307, { location: `/${newId}/resolve/${rawRevision}/${rawPath}` }).end();
     return;
   }
   const served = access(context, repoId, decodeURIComponent(rawRevision), req, res);
-  const path = decodePath(rawPath);
-  const file = served?.files.get(path);
   if (!served) return;
+  const path = decodePath(rawPath);
+  const file = served.files.get(path);
   if (!file) return sendError(res, 404, "EntryNotFound", `Entry not found: ${path}`);
   const faults = context.faultsFor(repoId, path);
   const wait = faults.takeHeaderDelay();
