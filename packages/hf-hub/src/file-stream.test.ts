@@ -100,6 +100,16 @@ describe("resuming from an offset", () => {
 });
 
 describe("reading into a caller's buffer", () => {
+  it("counts in `position` only the bytes read, not those received and held", async () => {
+    const stream = client.openFile(REPO, "main", SHARD, { from: 10 });
+    await stream.open();
+    expect(stream.position).toBe(10);
+    await stream.read(new Uint8Array(1000));
+    expect(stream.position).toBe(1010);
+    expect(stream.bytesReceived).toBeGreaterThan(1000);
+    await stream.close();
+  });
+
   it("fills each target completely across chunk boundaries, and short only at the end", async () => {
     const whole = hub.content.get(SHARD)!;
     const stream = client.openFile(REPO, "main", SHARD);
@@ -111,6 +121,7 @@ describe("reading into a caller's buffer", () => {
       if (count < target.length) break;
     }
     expect(pieces.slice(0, -1).every((p) => p.length === target.length)).toBe(true);
+    expect(stream.position).toBe(whole.length);
     expect(Buffer.compare(Buffer.concat(pieces), whole)).toBe(0);
   });
 });

@@ -22,9 +22,9 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
     this.transfer = new FileTransfer(settings, url, target, options, verify instanceof ContentDigest ? verify : undefined);
   }
 
-  /** The offset of the next byte this stream hands out. */
+  /** The offset of the next byte this stream hands out (bytes received but not yet read are not counted). */
   get position(): number {
-    return this.transfer.position;
+    return this.transfer.position - (this.pending?.length ?? 0);
   }
 
   /** Bytes read from the network, including any dropped after a server ignored a Range request. */
@@ -97,7 +97,7 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
       this.failure = { error };
       throw error;
     }
-    if (!this.transfer.ended) throw new Error(`${describeTarget(this.target)}: the stream was closed at byte ${this.transfer.position}; open a new one to go on`);
+    if (!this.transfer.ended) throw new Error(`${describeTarget(this.target)}: the stream was closed at byte ${this.position}; open a new one to go on`);
     return undefined;
   }
 }
