@@ -108,6 +108,7 @@ describe("reading into a caller's buffer", () => {
     expect(stream.position).toBe(1010);
     expect(stream.bytesReceived).toBeGreaterThan(1000);
     await stream.close();
+    expect(stream.position).toBe(1010);
   });
 
   it("fills each target completely across chunk boundaries, and short only at the end", async () => {

@@ -13,6 +13,7 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
   private readonly transfer: FileTransfer;
   private failure?: { error: unknown };
   private pending?: Uint8Array;
+  private closedAt?: number;
 
   constructor(settings: StreamSettings, url: URL, readonly target: HubTarget, options: OpenFileOptions = {}) {
     const { from = 0, verify } = options;
@@ -24,7 +25,7 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
 
   /** The offset of the next byte this stream hands out (bytes received but not yet read are not counted). */
   get position(): number {
-    return this.transfer.position - (this.pending?.length ?? 0);
+    return this.closedAt ?? this.transfer.position - (this.pending?.length ?? 0);
   }
 
   /** Bytes read from the network, including any dropped after a server ignored a Range request. */
@@ -80,6 +81,7 @@ export class HubFileStream implements AsyncIterable<Uint8Array> {
 
   /** Stop: the connection is closed; a later read fails rather than look like the end of the file. */
   async close(): Promise<void> {
+    this.closedAt ??= this.position;
     this.pending = undefined;
     await this.transfer.chunks.return(undefined);
   }
