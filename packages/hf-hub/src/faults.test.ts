@@ -116,17 +116,17 @@ describe("corrupt bytes", () => {
 
 describe("slow and failing servers", () => {
   it("drops a body that stalls for longer than idleTimeoutMs and resumes it", async () => {
-    hub.server.setFaults(REPO, SHARD, { stallAt: { offset: 1_048_576, ms: 1500 } });
-    const { bytes, events } = download(SHARD, {}, { idleTimeoutMs: 200 });
+    hub.server.setFaults(REPO, SHARD, { stallAt: { offset: 1_048_576, ms: 4000 } });
+    const { bytes, events } = download(SHARD, {}, { idleTimeoutMs: 1000 });
     expect(Buffer.compare(await bytes(), hub.content.get(SHARD)!)).toBe(0);
-    expect(events).toEqual([expect.objectContaining({ type: "retry", reason: expect.stringMatching(/^no data for 0.2 s at byte \d+$/) })]);
+    expect(events[0]).toMatchObject({ type: "retry", reason: expect.stringMatching(/^no data for 1 s at byte \d+$/) });
   });
 
   it("retries a server that sends no headers within fetchTimeoutMs", async () => {
-    hub.server.setFaults(REPO, SMALL, { delayHeadersMs: 1500 });
-    const { bytes, events } = download(SMALL, {}, { fetchTimeoutMs: 200 });
+    hub.server.setFaults(REPO, SMALL, { delayHeadersMs: 4000 });
+    const { bytes, events } = download(SMALL, {}, { fetchTimeoutMs: 1000 });
     expect(Buffer.compare(await bytes(), hub.content.get(SMALL)!)).toBe(0);
-    expect(events).toEqual([expect.objectContaining({ type: "retry", position: 0, reason: "no response within 0.2 s" })]);
+    expect(events[0]).toMatchObject({ type: "retry", position: 0, reason: "no response within 1 s" });
   });
 
   it("retries a 503 and then succeeds", async () => {
@@ -156,10 +156,10 @@ describe("slow and failing servers", () => {
 
 describe("a slow consumer", () => {
   it("is not taken for a stalled server: holding a chunk past idleTimeoutMs costs no reconnect", async () => {
-    const { stream, events } = download(SHARD, {}, { idleTimeoutMs: 100 });
+    const { stream, events } = download(SHARD, {}, { idleTimeoutMs: 1000 });
     const chunks: Uint8Array[] = [];
     for await (const chunk of stream) {
-      if (chunks.length === 0) await new Promise((resolve) => setTimeout(resolve, 400));
+      if (chunks.length === 0) await new Promise((resolve) => setTimeout(resolve, 2500));
       chunks.push(chunk);
     }
     expect(Buffer.compare(Buffer.concat(chunks), hub.content.get(SHARD)!)).toBe(0);
