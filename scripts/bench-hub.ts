@@ -5,7 +5,7 @@
 // process too, so its peak RSS shows whether memory stays flat. Median of --runs, interleaved.
 import { spawn } from "node:child_process";
 import { mkdir, open, stat } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -27,6 +27,8 @@ const endpoint = await new Promise<string>((resolve) => server.stdout.once("data
 
 const modes = { disk: "read from disk, 8 MiB reads (local folder)", fetch: "plain fetch of the CDN URL", chunks: "HubFileStream, for await chunks", read: "HubFileStream.read into an 8 MiB buffer", verify: "HubFileStream, verify: true (sha256)" };
 const samples = new Map<string, (Measured & { gbPerSecond: number })[]>();
+// Other work on the machine shows in every row: the load average is printed with the table.
+const loadBefore = loadavg()[0]!;
 await measure("warm-up", ["sh", "-c", `cat '${join(dir, "repo", name)}' > /dev/null`], root);
 for (let run = 1; run <= Number(values.runs); run++) {
   for (const [mode, label] of Object.entries(modes)) {
@@ -42,6 +44,7 @@ const rows = [...samples.values()].map((s) => median(s) as Measured & { gbPerSec
 const disk = rows[0]!.gbPerSecond;
 const lines = [
   `bench:hub: one ${(size / 1e9).toFixed(2)} GB LFS file, ${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}, test Hub on 127.0.0.1 in its own process, median of ${values.runs} runs`,
+  `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`,
   "",
   "| run | s | GB/s | × disk | peak RSS MB | CPU s |",
   "|---|---:|---:|---:|---:|---:|",
