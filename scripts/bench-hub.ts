@@ -3,7 +3,7 @@
 // so through the endpoint's redirect to the CDN origin), against reading the same file from disk
 // and against a plain fetch of the CDN URL. The server runs in its own process; each row is its own
 // process too, so its peak RSS shows whether memory stays flat. Median of --runs, interleaved.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdir, open, stat } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,10 +19,13 @@ if (!Number.isSafeInteger(size) || size <= 0) throw new Error(`--size ${values.s
 const dir = values.dir ?? join(tmpdir(), `hf-hub-bench-${values.size}`);
 const repo = "bench/release";
 const name = "pytorch_model-00001-of-00001.bin.enc";
-const tsx = (script: string, ...args: string[]) => [process.execPath, "--conditions=source", "--import", "tsx", join(root, script), ...args];
 
 await makeFile(join(dir, "repo", name), size);
-const server = spawn(tsx("scripts/bench/hub-serve.ts")[0]!, tsx("scripts/bench/hub-serve.ts", join(dir, "repo"), repo).slice(1), { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+// The client rows run the built package with plain node (see hub-download.mjs), as the CLI does.
+execFileSync("pnpm", ["--filter", "@model-recover/hf-hub", "build"], { cwd: root, stdio: "ignore" });
+// The test Hub is test support, run from source (tsx); it has a core of its own.
+const serverArgs = ["--conditions=source", "--import", "tsx", join(root, "scripts/bench/hub-serve.ts"), join(dir, "repo"), repo];
+const server = spawn(process.execPath, serverArgs, { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
 const endpoint = await new Promise<string>((resolve) => server.stdout.once("data", (data: Buffer) => resolve(data.toString().trim())));
 
 const modes = { disk: "read from disk, 8 MiB reads (local folder)", fetch: "plain fetch of the CDN URL", chunks: "HubFileStream, for await chunks", read: "HubFileStream.read into an 8 MiB buffer", verify: "HubFileStream, verify: true (sha256)" };
@@ -32,7 +35,7 @@ const loadBefore = loadavg()[0]!;
 await measure("warm-up", ["sh", "-c", `cat '${join(dir, "repo", name)}' > /dev/null`], root);
 for (let run = 1; run <= Number(values.runs); run++) {
   for (const [mode, label] of Object.entries(modes)) {
-    const measured = await measure(label, tsx("scripts/bench/hub-download.ts", mode, endpoint, repo, name, join(dir, "repo", name)), root);
+    const measured = await measure(label, [process.execPath, join(root, "scripts/bench/hub-download.mjs"), mode, endpoint, repo, name, join(dir, "repo", name)], root);
     const { bytes, seconds } = JSON.parse(measured.stdout) as { bytes: number; seconds: number };
     if (bytes !== size) throw new Error(`${label}: got ${bytes} bytes of ${size}`);
     samples.set(label, [...(samples.get(label) ?? []), { ...measured, wall: seconds, gbPerSecond: bytes / seconds / 1e9 }]);
