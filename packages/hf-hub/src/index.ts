@@ -1,0 +1,11 @@
+export { HubClient, type HubClientOptions } from "./hub-client.js";
+export { HubFileStream } from "./file-stream.js";
+export type { HubStreamEvent, OpenFileOptions } from "./stream-options.js";
+export type { ExpectedFile } from "./expected-file.js";
+export type { HubFileHead } from "./file-head.js";
+export type { HubFile } from "./list-files.js";
+export { ContentDigest, type ExpectedDigest } from "./content-digest.js";
+export { HubError, describeTarget, type HubErrorCode, type HubTarget } from "./errors.js";
+export { DEFAULT_ENDPOINT, hubEndpoint, mayCarryToken, parseEndpoint } from "./endpoint.js";
+export { readHubToken, type TokenSources } from "./token.js";
+export { runPool } from "./pool.js";
