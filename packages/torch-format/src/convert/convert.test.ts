@@ -72,7 +72,8 @@ describe("convertTorchFileToSafetensors and TorchToSafetensorsStream", () => {
     try {
       const result = await convertTorchFileToSafetensors(at("llama-mixed.bin"), handle);
       expect((await handle.stat()).size).toBe(result.bytesWritten);
-      expect(await readFile(at("handle.safetensors"))).toEqual(await readFile(at("llama-mixed.safetensors")));
+      await convertTorchFileToSafetensors(at("llama-mixed.bin"), at("by-path.safetensors"));
+      expect(await readFile(at("handle.safetensors"))).toEqual(await readFile(at("by-path.safetensors")));
     } finally {
       await handle.close();
     }
