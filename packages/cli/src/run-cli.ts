@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { identifyCommand, identifySpec } from "./identify-command.js";
+import { inspectCommand, inspectSpec } from "./inspect-command.js";
 import { listCommand, listSpec } from "./list-command.js";
 import type { CommandSpec } from "./options.js";
 import { packCommand, packSpec } from "./pack-command.js";
@@ -25,6 +26,7 @@ const commands: Record<string, Command> = {
   recipe: { spec: recipeSpec, line: "build a recipe from a downloaded release and its card's md5 lists", run: recipeCommand },
   list: { spec: listSpec, line: "the recipes that come with model-recover, their base, format, size and checks", run: listCommand },
   identify: { spec: identifySpec, line: "name the known base checkpoint a file is, and the recipes it unlocks", run: identifyCommand },
+  inspect: { spec: inspectSpec, line: "list the tensors of a .bin or .safetensors file; check a model folder against its index and config.json", run: inspectCommand },
 };
 
 /** Every command's declaration, for the README's tables and the tests that keep them in step. */

@@ -13,5 +13,7 @@ export type { VerifiedFile, VerifyMode } from "./recover/verify.js";
 export { OutputStore } from "./cache/output-store.js";
 export { encryptFile, type EncryptedFile } from "./pack/encrypt-file.js";
 export { packRelease, type PackOptions, type PackResult } from "./pack/pack.js";
+export { inspectPath } from "./inspect/inspect.js";
+export type { InspectedFile, InspectedTensor, InspectProblem, InspectReport, LlamaDimensions, ProblemScope, SharedStorage, WeightFormat, WeightSet, WeightTotals } from "./inspect/report.js";
 export { formatBytes, formatDuration } from "./units.js";
 export { printable } from "./printable.js";
