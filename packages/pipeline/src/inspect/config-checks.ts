@@ -26,9 +26,10 @@ export function checkAgainstConfig(found: FoundWeights, inspected: InspectedFile
   }
   if (!complete) return problems;
   const missing = [...expected].filter(([name, want]) => !want.optional && !present.has(name));
-  const where = found.index?.name ?? found.files[0] ?? found.format;
-  for (const [name, want] of missing.slice(0, MAX_LISTED)) problem(where, `has no ${name} ${shapeText(want.shape)}, which config.json implies`);
-  if (missing.length > MAX_LISTED) problem(where, `has none of ${missing.length - MAX_LISTED} more tensors config.json implies (${missing.length} missing in all)`);
+  const where = found.index?.name ?? found.files[0]!;
+  const holder = found.index ? "no shard it lists holds" : "does not hold";
+  for (const [name, want] of missing.slice(0, MAX_LISTED)) problem(where, `${holder} ${name} ${shapeText(want.shape)}, which config.json implies`);
+  if (missing.length > MAX_LISTED) problem(where, `${holder} ${missing.length - MAX_LISTED} more tensors config.json implies (${missing.length} missing in all)`);
   return problems;
 }
 
