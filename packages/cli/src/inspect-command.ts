@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { inspectPath, printable, UsageError } from "@model-recover/pipeline";
+import { asciiJson, inspectPath, printable, UsageError } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { ExitCode } from "./exit-codes.js";
 import { inspectLines } from "./inspect-text.js";
@@ -24,16 +24,7 @@ export async function inspectCommand(argv: string[], context: CommandContext): P
   }
   if (positionals.length !== 1) throw new UsageError(`expected one file or folder, found ${positionals.length}: model-recover inspect <file|folder> (try --help)`);
   const report = await inspectPath(resolve(context.cwd, positionals[0]!));
-  const lines = values.json ? asciiJson(report).split("\n") : inspectLines(report);
+  const lines = values.json ? asciiJson(report, 2).split("\n") : inspectLines(report);
   context.stdout.write(`${lines.map(printable).join("\n")}\n`);
   return report.consistent ? ExitCode.ok : ExitCode.badInput;
-}
-
-/**
- * JSON with everything past ASCII escaped as \uXXXX (as Python's json.dumps does by default): a
- * tensor name cannot carry a terminal control or a bidirectional override into the output, and
- * printable() leaves every line as it is.
- */
-function asciiJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

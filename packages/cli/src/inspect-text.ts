@@ -57,7 +57,8 @@ function describeConfig(d: LlamaDimensions): string {
 
 function verdict(report: InspectReport): string {
   const indexes = report.weightSets.flatMap((set) => (set.index ? [set.index] : []));
-  const parts = [indexes.length > 0 ? `every tensor ${indexes.join(" and ")} lists is in the shard it names and no shard holds an unlisted one` : "one weight file per format, no index needed"];
+  const listed = indexes.length === 1 ? `every tensor ${indexes[0]} lists` : `every tensor each index (${indexes.join(", ")}) lists`;
+  const parts = [indexes.length > 0 ? `${listed} is in the shard it names and no shard holds an unlisted one` : "one weight file per format, no index needed"];
   if (report.config) parts.push("every tensor has the shape config.json implies");
   if (report.weightSets.length === 2) parts.push("the .bin and .safetensors files hold the same tensors");
   return parts.join("; ");
