@@ -24,8 +24,8 @@ const commands: Record<string, Command> = {
   recipe: { spec: recipeSpec, line: "build a recipe from a downloaded release and its card's md5 lists", run: recipeCommand },
   list: { spec: listSpec, line: "the recipes that come with model-recover, their base, format, size and checks", run: listCommand },
   identify: { spec: identifySpec, line: "name the known base checkpoint a file is, and the recipes it unlocks", run: identifyCommand },
-  convert: { spec: convertSpec, line: "convert a recovered folder's .bin shards to safetensors, as Hugging Face's convert.py does", run: convertCommand },
-  inspect: { spec: inspectSpec, line: "list the tensors of a .bin or .safetensors file; check a model folder against its index and config.json", run: inspectCommand },
+  inspect: { spec: inspectSpec, line: "list a .bin or .safetensors file's tensors; check a model folder's shards and index", run: inspectCommand },
+  convert: { spec: convertSpec, line: "a recovered folder's .bin shards to safetensors, as HF's convert.py writes them", run: convertCommand },
 };
 
 /** Every command's declaration, for the README's tables and the tests that keep them in step. */

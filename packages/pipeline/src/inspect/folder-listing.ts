@@ -67,14 +67,15 @@ export function afterPath(message: string, path: string): string {
 /**
  * Finds one format's weight files: through its index when the folder has one (every name checked
  * as a plain file name before it is joined to the folder), else the single file. Shard-named files
- * the index does not name are problems, and inspected too. Undefined when the format is absent.
+ * the index does not name are problems, and inspected too. A name that is there but no regular file
+ * (a FIFO, a folder) is kept, for the inspection to say what it is. Undefined when the format is absent.
  */
-export async function findWeights(dir: string, format: WeightFormat, files: ReadonlySet<string>, all: ReadonlySet<string>): Promise<FoundWeights | undefined> {
+export async function findWeights(dir: string, format: WeightFormat, names: ReadonlySet<string>): Promise<FoundWeights | undefined> {
   const layout = WEIGHT_LAYOUTS[format];
-  const shardsOnDisk = [...files].filter((name) => layout.shard.test(name)).sort();
+  const shardsOnDisk = [...names].filter((name) => layout.shard.test(name)).sort();
   const problem = (file: string, message: string): InspectProblem => ({ file, scope: format, message });
-  if (!all.has(layout.index)) {
-    if (files.has(layout.single)) return { format, index: null, files: [layout.single, ...shardsOnDisk], problems: shardsOnDisk.map((s) => problem(s, `a shard on disk, but there is no ${layout.index} to name it (transformers loads ${layout.single} alone)`)) };
+  if (!names.has(layout.index)) {
+    if (names.has(layout.single)) return { format, index: null, files: [layout.single, ...shardsOnDisk], problems: shardsOnDisk.map((s) => problem(s, `a shard on disk, but there is no ${layout.index} to name it (transformers loads ${layout.single} alone)`)) };
     if (shardsOnDisk.length === 0) return undefined;
     return { format, index: null, files: shardsOnDisk, problems: [problem(layout.index, `is missing, yet ${shardsOnDisk.length} shard file(s) are on disk that only it can list`)] };
   }
@@ -84,10 +85,10 @@ export async function findWeights(dir: string, format: WeightFormat, files: Read
   const tensorsPerShard = new Map<string, number>();
   for (const shard of index.weightMap.values()) tensorsPerShard.set(shard, (tensorsPerShard.get(shard) ?? 0) + 1);
   const named = [...tensorsPerShard.keys()].sort();
-  for (const [shard, count] of tensorsPerShard) if (!files.has(shard)) problems.push(problem(shard, `is missing: ${layout.index} maps ${count} tensor(s) to it`));
+  for (const [shard, count] of tensorsPerShard) if (!names.has(shard)) problems.push(problem(shard, `is missing: ${layout.index} maps ${count} tensor(s) to it`));
   const unlisted = shardsOnDisk.filter((name) => !tensorsPerShard.has(name));
   for (const shard of unlisted) problems.push(problem(shard, `is on disk, but ${layout.index} does not name it`));
-  return { format, index, files: [...named.filter((shard) => files.has(shard)), ...unlisted], problems };
+  return { format, index, files: [...named.filter((shard) => names.has(shard)), ...unlisted], problems };
 }
 
 function readWeightIndex(name: string, value: Record<string, unknown>, format: WeightFormat): { index: WeightIndex; problems: InspectProblem[] } {

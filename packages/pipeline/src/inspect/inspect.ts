@@ -27,14 +27,14 @@ export async function inspectPath(path: string): Promise<InspectReport> {
 }
 
 async function inspectFolder(dir: string): Promise<InspectReport> {
-  const { names, files } = await listFolder(dir);
+  const { names } = await listFolder(dir);
   const problems: InspectProblem[] = [];
   const notes: string[] = [];
   const config = await readConfig(dir, names, problems, notes);
   const weightSets: WeightSet[] = [];
   const inspected = new Map<WeightFormat, { found: FoundWeights; files: InspectedFile[]; complete: boolean }>();
   for (const format of FORMATS) {
-    const found = await findWeights(dir, format, files, names);
+    const found = await findWeights(dir, format, names);
     if (!found) continue;
     const read = await inspectFiles(dir, found);
     const complete = read.problems.length === 0 && found.problems.length === 0;
