@@ -21,8 +21,7 @@ export function inspectLines(report: InspectReport): string[] {
     lines.push(`consistent: ${verdict(report)}`);
     return lines;
   }
-  const count = report.problems.length;
-  lines.push(`${count} ${count === 1 ? "problem" : "problems"}: the folder is inconsistent`);
+  lines.push(`${plural(report.problems.length, "problem")}: the folder is inconsistent`);
   lines.push(...report.problems.map((p) => `  ${p.file}: ${p.message}`));
   return lines;
 }
@@ -40,19 +39,18 @@ function fileLines(file: InspectedFile): string[] {
 
 function totalsText(totals: WeightTotals): string {
   const dtypes = Object.entries(totals.dtypes).map(([dtype, count]) => `${dtype} x${count}`).join(", ");
-  const tensors = `${totals.tensors} ${totals.tensors === 1 ? "tensor" : "tensors"}`;
-  return `${tensors} (${dtypes || "none"}), ${totals.parameters.toLocaleString("en-US")} parameters, ${formatBytes(totals.storedBytes)} of weights`;
+  return `${plural(totals.tensors, "tensor")} (${dtypes || "none"}), ${totals.parameters.toLocaleString("en-US")} parameters, ${formatBytes(totals.storedBytes)} of weights`;
 }
 
 function setLine(set: WeightSet): string {
   const via = set.index ? ` listed by ${set.index}` : "";
-  return `${set.format} weights: ${set.files.length} ${set.files.length === 1 ? "file" : "files"}${via}; ${totalsText(set.totals)}`;
+  return `${set.format} weights: ${plural(set.files.length, "file")}${via}; ${totalsText(set.totals)}`;
 }
 
 function describeConfig(d: LlamaDimensions): string {
   const kind = [d.modelType, ...d.architectures].filter(Boolean).join(", ") || "LLaMA";
   const kv = d.kvHeads === d.heads ? "" : ` (${d.kvHeads} key/value)`;
-  return `${kind}: hidden ${d.hidden}, ${d.layers} layers, ${d.heads} heads${kv}, head size ${d.headDim}, intermediate ${d.intermediate}, vocabulary ${d.vocab}${d.tiedEmbeddings ? ", tied embeddings" : ""}`;
+  return `${kind}: hidden ${d.hidden}, ${plural(d.layers, "layer")}, ${plural(d.heads, "head")}${kv}, head size ${d.headDim}, intermediate ${d.intermediate}, vocabulary ${d.vocab}${d.tiedEmbeddings ? ", tied embeddings" : ""}`;
 }
 
 function verdict(report: InspectReport): string {
@@ -63,3 +61,5 @@ function verdict(report: InspectReport): string {
   if (report.weightSets.length === 2) parts.push("the .bin and .safetensors files hold the same tensors");
   return parts.join("; ");
 }
+
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
