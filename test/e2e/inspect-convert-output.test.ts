@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { contiguousStateDict } from "@model-recover/torch-format";
 import { llamaConfig, llamaTensors, tiedStateDict, writeCheckpoint } from "../../packages/pipeline/src/inspect/test-support/llama-folder.js";
 import { modelRecover } from "../support/cli.js";
 
@@ -41,5 +42,16 @@ describe("what inspect and convert print (snapshots: the text people read, and t
     expect(run.code).toBe(4);
     const text = normalized(run.stdout, folder);
     expect(text.slice(text.indexOf("\npytorch weights:") + 1)).toMatchSnapshot("the end: totals, verdict, problems");
+  });
+
+  it("a tensor name carrying terminal controls is shown escaped, in the text and in the JSON", async () => {
+    const path = join(dir, "controls.bin");
+    await writeCheckpoint(path, contiguousStateDict([{ name: "evil\x1b[2J\r\u202ename", dtype: "F16", shape: [2] }]), 32);
+    const text = await modelRecover(["inspect", path]);
+    expect(text.stdout).toContain("  evil\\x1b[2J\\r\\u202ename  F16");
+    const json = await modelRecover(["inspect", path, "--json"]);
+    expect(json.stdout).toContain('"name": "evil\\u001b[2J\\r\\u202ename"');
+    for (const run of [text, json]) expect(run.stdout).not.toMatch(/[\x1b\r\u202e]/);
+    expect((JSON.parse(json.stdout) as { files: { tensors: { name: string }[] }[] }).files[0]!.tensors[0]!.name).toBe("evil\x1b[2J\r\u202ename");
   });
 });

@@ -28,10 +28,11 @@ interface Pending {
 }
 
 /**
- * A recovered folder's .bin shards to safetensors, as HF's convert.py would write them. Everything
- * is checked before the output folder is touched (the folder by inspect, the overlap, the room);
- * each output is written under a temporary name in <out>/.model-recover and all are published, the
- * index last, only once every one is complete: a failure or Ctrl-C leaves no new file behind.
+ * A recovered folder's .bin shards to safetensors, as HF's convert.py would write them. The folder
+ * (by inspect) and the overlap are checked before the output folder is touched, the room once it is
+ * claimed; each output is written under a temporary name in <out>/.model-recover and all are
+ * published, the index last, only once every one is complete: a failure or Ctrl-C leaves no new
+ * file behind.
  */
 export async function convertFolder(options: ConvertOptions): Promise<ConvertSummary> {
   const started = performance.now();

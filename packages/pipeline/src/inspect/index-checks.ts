@@ -2,7 +2,7 @@ import type { FoundWeights } from "./folder-listing.js";
 import type { InspectedFile, InspectProblem } from "./report.js";
 
 /** Every name a weight file answers for: its tensors, and for safetensors the names it dropped as shared. */
-export function namesIn(file: InspectedFile): string[] {
+function namesIn(file: InspectedFile): string[] {
   return [...file.tensors.map((t) => t.name), ...Object.keys(file.droppedNames)];
 }
 

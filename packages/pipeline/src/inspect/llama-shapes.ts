@@ -1,7 +1,7 @@
 import type { LlamaDimensions } from "./report.js";
 
 /** More layers than any LLaMA has (405B: 126); also bounds the names a hostile config can make us list. */
-export const MAX_LAYERS = 1000;
+const MAX_LAYERS = 1000;
 
 export type ConfigReading = { ok: true; dimensions: LlamaDimensions } | { ok: false; reasons: string[] };
 

@@ -3,7 +3,7 @@ import { type Dtype, dtypeBytes, readSafetensorsHeader, readTorchCheckpoint, typ
 import type { InspectedFile, InspectedTensor, SharedStorage, WeightFormat, WeightTotals } from "./report.js";
 
 /** `.safetensors` by its name; anything else is read as a torch.save checkpoint (.bin, .pt, .pth). */
-export function weightFormatOf(name: string): WeightFormat {
+function weightFormatOf(name: string): WeightFormat {
   return name.endsWith(".safetensors") ? "safetensors" : "pytorch";
 }
 
@@ -44,7 +44,7 @@ async function inspectSafetensors(path: string, label: string, bytes: number): P
   return { file: label, format: "safetensors", bytes, tensors, sharedStorages: [], droppedNames, metadata: header.metadata ?? null, totals: totalsOf(tensors, parameters, header.dataBytes) };
 }
 
-export function totalsOf(tensors: InspectedTensor[], parameters: number, storedBytes: number): WeightTotals {
+function totalsOf(tensors: InspectedTensor[], parameters: number, storedBytes: number): WeightTotals {
   const dtypes: Record<string, number> = {};
   for (const t of tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
   return { tensors: tensors.length, parameters, tensorBytes: tensors.reduce((sum, t) => sum + t.bytes, 0), storedBytes, dtypes };
