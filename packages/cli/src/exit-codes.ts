@@ -7,9 +7,9 @@ import { ExitCode, RecoverError, UsageError } from "@model-recover/pipeline";
 export { ExitCode, UsageError };
 
 export const exitCodesHelp = `Exit codes: 0 all verified, 2 bad usage, 3 invalid recipe, 4 bad input (missing or wrong files,
-wrong base, no room, a damaged or hostile checkpoint, an inconsistent model folder), 5 a file did not
-verify, 6 another run holds the output folder, 130 interrupted (run the same command again: each file
-continues from its last durable point).`;
+wrong base, no room, a damaged or hostile checkpoint, an inconsistent model folder),
+5 a file did not verify, 6 another run holds the output folder, 130 interrupted (run the same
+command again: each file continues from its last durable point).`;
 
 /** Every error of ours carries its exit code; those of the small packages below are all bad input. */
 export function exitCodeFor(error: unknown): number {
