@@ -58,6 +58,21 @@ describe("a folder as save_pretrained writes it", () => {
   });
 });
 
+describe("a folder without Hugging Face weights", () => {
+  it("is a problem that says which file to inspect instead (an original LLaMA download)", async () => {
+    const dir = join(root, "original");
+    await mkdir(dir);
+    await writeCheckpoint(join(dir, "consolidated.00.pth"), contiguousStateDict([{ name: "tok_embeddings.weight", dtype: "F16", shape: [4, 2] }]), 3);
+    await writeFile(join(dir, "params.json"), "{}");
+    const report = await inspectPath(dir);
+    expect(messages(report)).toEqual([
+      "config.json: is missing: transformers cannot load the folder without it, and no tensor shape can be checked",
+      "pytorch_model.bin: is missing, as are model.safetensors and both indexes: the folder holds no Hugging Face weights; to list a checkpoint's tensors, inspect the file itself (model-recover inspect consolidated.00.pth)",
+    ]);
+    expect(report).toMatchObject({ consistent: false, weightSets: [], files: [] });
+  });
+});
+
 describe("the index against the shards", () => {
   // Expected lines are made once the good folder exists: they quote its index.
   const cases: Record<string, [(dir: string) => Promise<void>, () => string[]]> = {

@@ -48,9 +48,16 @@ async function inspectFolder(dir: string): Promise<InspectReport> {
   if (pytorch?.complete && safetensors?.complete) {
     problems.push(...compareFormats(pytorch.files, safetensors.files, safetensors.found.index?.name ?? safetensors.found.files[0]!));
   }
-  if (weightSets.length === 0) problems.push({ file: ".", scope: "pytorch", message: "holds no weights: no pytorch_model.bin, model.safetensors or index naming shards" });
+  if (weightSets.length === 0) problems.push(noWeights(names));
   const allFiles = [...inspected.values()].flatMap((set) => set.files);
   return { version: 1, path: dir, kind: "folder", consistent: problems.length === 0, problems, notes, ...(config ? { config } : {}), weightSets, files: allFiles };
+}
+
+/** A folder without Hugging Face weights, such as an original LLaMA download (consolidated.00.pth): its files can be inspected one by one. */
+function noWeights(names: Set<string>): InspectProblem {
+  const checkpoint = [...names].filter((name) => /\.(pth|pt|bin)$/.test(name)).sort()[0];
+  const hint = checkpoint ? `; to list a checkpoint's tensors, inspect the file itself (model-recover inspect ${checkpoint})` : "";
+  return { file: "pytorch_model.bin", scope: "pytorch", message: `is missing, as are model.safetensors and both indexes: the folder holds no Hugging Face weights${hint}` };
 }
 
 /** The dimensions to check the weights against, when config.json is a LLaMA's and gives them all. */
