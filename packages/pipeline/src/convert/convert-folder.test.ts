@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { identityOf } from "@model-recover/safe-fs";
@@ -130,6 +130,19 @@ describe("what stops a conversion, leaving no new file behind", () => {
       await writeFile(join(d, ".model-recover", "lock"), JSON.stringify({ pid: process.pid, host: hostname(), started: "now" }));
     });
     await expect(convertFolder({ inDir: dir })).rejects.toMatchObject({ code: "OUT_BUSY" });
+  });
+
+  it("two shards convert.py's rename gives one name (a.bin, a.pt): refused before anything is written", async () => {
+    const dir = await copyOfModel(async (d) => {
+      await rename(join(d, SHARD2), join(d, "pytorch_model-00001-of-00002.pt"));
+      const weightMap = Object.fromEntries(Object.entries(written.weightMap).map(([name, shard]) => [name, shard === SHARD2 ? "pytorch_model-00001-of-00002.pt" : shard]));
+      await writeIndex(d, "pytorch_model.bin.index.json", { metadata: { total_size: written.totalSize }, weight_map: weightMap });
+    });
+    await expect(convertFolder({ inDir: dir })).rejects.toMatchObject({
+      code: "MODEL_INCONSISTENT",
+      message: `${dir}: pytorch_model-00001-of-00002.pt would be converted to model-00001-of-00002.safetensors, which is also ${SHARD1}'s output; rename the shards as transformers names them (pytorch_model-0000N-of-0000M.bin)`,
+    });
+    expect(await readdir(join(dir))).not.toContain(".model-recover");
   });
 
   it("a path that is not a folder, or a folder without .bin files", async () => {

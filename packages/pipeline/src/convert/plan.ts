@@ -36,6 +36,7 @@ export async function planConversion(inDir: string): Promise<ConvertPlan> {
   }
   const sizes = new Map(report.files.map((f) => [f.file, f.bytes]));
   const shards = pytorch.files.map((bin) => ({ bin, safetensors: safetensorsFileName(bin), bytes: sizes.get(bin)! }));
+  refuseCollisions(inDir, shards);
   const index = pytorch.index ? await indexText(inDir, pytorch.index) : null;
   const architectures = report.config?.architectures ?? [];
   return {
@@ -45,6 +46,20 @@ export async function planConversion(inDir: string): Promise<ConvertPlan> {
     discardNames: architectures.includes("LlamaForCausalLM") ? ["lm_head.weight"] : [],
     warnings: report.problems.filter((p) => p.scope === "config"),
   };
+}
+
+/**
+ * convert.py's rename maps `a.bin` and `a.pt` to the same name, and an index may name a shard that
+ * already ends in .safetensors: two outputs under one name, or an output over its own input, are
+ * refused before anything is written.
+ */
+function refuseCollisions(inDir: string, shards: { bin: string; safetensors: string }[]): void {
+  const claimed = new Map(shards.map((s) => [s.bin, `${s.bin} itself`]));
+  for (const { bin, safetensors } of shards) {
+    const holder = claimed.get(safetensors);
+    if (holder) throw new InputError("MODEL_INCONSISTENT", `${inDir}: ${bin} would be converted to ${safetensors}, which is ${holder}; rename the shards as transformers names them (pytorch_model-0000N-of-0000M.bin)`);
+    claimed.set(safetensors, `also ${bin}'s output`);
+  }
 }
 
 /** The .bin index was just checked; it is read again for its exact keys and metadata. */
