@@ -1,5 +1,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { runCli } from "../../packages/cli/src/run-cli.js";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 /** The bundled tiny release (manifests/demo: base and release, recovered by manifests/demo.json). */
@@ -25,6 +27,24 @@ export function modelRecover(args: string[], options: { cwd?: string; env?: Node
     });
     child.stdin?.end(options.input ?? "");
   });
+}
+
+/**
+ * The CLI's own entry point (runCli, what main.ts calls) in this process, its output captured: the
+ * same code as a child process runs, without a second's node start per call, for tests that run it
+ * on dozens of files.
+ */
+export async function modelRecoverInProcess(args: string[], options: { cwd?: string } = {}): Promise<CliRun> {
+  const output = { stdout: "", stderr: "" };
+  const sink = (stream: "stdout" | "stderr") =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        output[stream] += chunk.toString();
+        done();
+      },
+    });
+  const code = await runCli(args, { cwd: options.cwd ?? repoRoot, env: cleanEnv(), stdin: Readable.from([]), stdout: sink("stdout"), stderr: sink("stderr") });
+  return { code, ...output };
 }
 
 /** The user's own settings must not leak into tests. */

@@ -5,7 +5,8 @@ import { optionTables } from "../../scripts/readme-options-lib.js";
 
 it("keeps the README's option tables as the commands' declarations generate them (pnpm readme:options rewrites them)", async () => {
   const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
-  for (const name of ["recover", "pack", "recipe from-folder"]) expect(readme).toContain(`<!-- options: ${name} -->`);
-  expect(commandSpecs.map((s) => s.name)).toEqual(expect.arrayContaining(["recover", "pack", "recipe from-folder"]));
+  const tabled = ["recover", "pack", "recipe from-folder", "inspect", "convert"];
+  for (const name of tabled) expect(readme).toContain(`<!-- options: ${name} -->`);
+  expect(commandSpecs.map((s) => s.name)).toEqual(expect.arrayContaining(tabled));
   expect(optionTables(readme)).toBe(readme);
 });

@@ -1,20 +1,31 @@
 import { ChecksumListError } from "@model-recover/md5-manifest";
-import { InputFileError } from "@model-recover/safe-fs";
+import { InputFileError, PublishError } from "@model-recover/safe-fs";
+import { TorchFormatError } from "@model-recover/torch-format";
 import { KeyError } from "@model-recover/xor-core";
 import { ExitCode, RecoverError, UsageError } from "@model-recover/pipeline";
 
 export { ExitCode, UsageError };
 
 export const exitCodesHelp = `Exit codes: 0 all verified, 2 bad usage, 3 invalid recipe, 4 bad input (missing or wrong files,
-wrong base, no room), 5 a file did not verify, 6 another run holds the output folder, 130 interrupted
-(run the same command again: each file continues from its last durable point).`;
+wrong base, no room, a damaged or hostile checkpoint, an inconsistent model folder),
+5 a file did not verify, 6 another run holds the output folder, 130 interrupted (run the same
+command again: each file continues from its last durable point).`;
 
 /** Every error of ours carries its exit code; those of the small packages below are all bad input. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof RecoverError) return error.exitCode;
   if (isParseArgsError(error)) return ExitCode.usage;
-  if (error instanceof ChecksumListError || error instanceof KeyError || error instanceof InputFileError) return ExitCode.badInput;
+  if (isInputProblem(error)) return ExitCode.badInput;
   return ExitCode.internal;
+}
+
+/**
+ * The typed errors of the small packages, each a one-line message naming the file: a bad md5 list,
+ * key or input file, a checkpoint or safetensors file that breaks its format (inspect, convert), an
+ * output replaced by another program while it was written.
+ */
+export function isInputProblem(error: unknown): boolean {
+  return error instanceof ChecksumListError || error instanceof KeyError || error instanceof InputFileError || error instanceof TorchFormatError || error instanceof PublishError;
 }
 
 /** node:util parseArgs throws plain errors with ERR_PARSE_ARGS_* codes for unknown or malformed flags. */

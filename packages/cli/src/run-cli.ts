@@ -1,15 +1,14 @@
 import { createRequire } from "node:module";
+import { convertCommand, convertSpec } from "./convert-command.js";
 import { identifyCommand, identifySpec } from "./identify-command.js";
+import { inspectCommand, inspectSpec } from "./inspect-command.js";
 import { listCommand, listSpec } from "./list-command.js";
 import type { CommandSpec } from "./options.js";
 import { packCommand, packSpec } from "./pack-command.js";
 import { recipeCommand, recipeSpec } from "./recipe-command.js";
 import { recoverCommand, recoverSpec } from "./recover-command.js";
-import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isParseArgsError } from "./exit-codes.js";
+import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isInputProblem, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
-import { ChecksumListError } from "@model-recover/md5-manifest";
-import { KeyError } from "@model-recover/xor-core";
-import { InputFileError } from "@model-recover/safe-fs";
 import { printable, RecoverError } from "@model-recover/pipeline";
 
 interface Command {
@@ -25,6 +24,8 @@ const commands: Record<string, Command> = {
   recipe: { spec: recipeSpec, line: "build a recipe from a downloaded release and its card's md5 lists", run: recipeCommand },
   list: { spec: listSpec, line: "the recipes that come with model-recover, their base, format, size and checks", run: listCommand },
   identify: { spec: identifySpec, line: "name the known base checkpoint a file is, and the recipes it unlocks", run: identifyCommand },
+  inspect: { spec: inspectSpec, line: "list a .bin or .safetensors file's tensors; check a model folder's shards and index", run: inspectCommand },
+  convert: { spec: convertSpec, line: "a recovered folder's .bin shards to safetensors, as HF's convert.py writes them", run: convertCommand },
 };
 
 /** Every command's declaration, for the README's tables and the tests that keep them in step. */
@@ -72,8 +73,7 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
 function describeError(error: unknown): string {
   // The libraries' typed errors already say which file and what to do; whatever of an input they
   // quote (a name, a title) is shown with its control characters escaped.
-  const known = error instanceof RecoverError || error instanceof ChecksumListError || error instanceof KeyError || error instanceof InputFileError;
-  if (known) return (error as Error).message.split("\n").map(printable).join("\n");
+  if (isInputProblem(error) || error instanceof RecoverError) return (error as Error).message.split("\n").map(printable).join("\n");
   if (isParseArgsError(error)) return `${printable((error as Error).message)} (try --help)`;
   return `unexpected error: ${(error as Error).stack ?? String(error)}`;
 }

@@ -54,7 +54,10 @@ export type InputErrorCode =
   | "OUT_BUSY"
   | "OUT_OVERLAPS"
   | "MODEL_CHANGED"
-  | "BASE_CHANGED";
+  | "BASE_CHANGED"
+  | "MODEL_NOT_FOLDER"
+  | "MODEL_INCONSISTENT"
+  | "NOTHING_TO_CONVERT";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
 export class InputError extends RecoverError {

@@ -3,7 +3,7 @@ export type { SafetensorsConversion } from "./convert/conversion.js";
 export { safetensorsFileName, weightMapEntries } from "./convert/hf-index.js";
 export { TorchToSafetensorsStream, type TorchToSafetensorsStreamOptions } from "./convert/torch-to-safetensors-stream.js";
 export { positionalWriter } from "./convert/write-fully.js";
-export { type Dtype, isDtype } from "./dtype.js";
+export { type Dtype, dtypeBytes, isDtype } from "./dtype.js";
 export { TorchFormatError, type TorchFormatErrorCode } from "./errors.js";
 export { MAX_HEADER_BYTES, type SafetensorsTensorInfo } from "./safetensors/header-bytes.js";
 export type { PlanOptions } from "./safetensors/plan.js";

@@ -21,27 +21,32 @@ export const MAX_REORDER_BYTES = 256 * 1024 * 1024;
 /**
  * Converts a torch.save checkpoint file to a safetensors file by random-access reads: the plan from the
  * central directory and pickle, then each kept tensor's bytes copied in file order. Strided views are
- * copied in C order. On failure the partial output is removed.
+ * copied in C order. `output` is a path (created or truncated; on failure the partial file is
+ * removed) or a handle open for writing, which the caller keeps, closes and publishes or discards:
+ * that is how a caller renames into place exactly the file that was written.
  */
-export async function convertTorchFileToSafetensors(binPath: string, outPath: string, options: PlanOptions = {}): Promise<SafetensorsConversion> {
+export async function convertTorchFileToSafetensors(binPath: string, output: string | FileHandle, options: PlanOptions = {}): Promise<SafetensorsConversion> {
   const checkpoint = await readTorchCheckpoint(binPath);
   const storages = new Map(checkpoint.storages.map((s) => [s.key, s]));
   const plan = planSafetensors({ tensors: checkpoint.tensors, storageBytes: new Map(checkpoint.storages.map((s) => [s.key, s.byteLength])) }, binPath, options);
   const input = await open(binPath, "r");
-  let output: FileHandle | undefined;
+  let opened: FileHandle | undefined;
   try {
-    output = await open(outPath, "w");
-    await writeFully(output, plan.header, 0);
+    if (typeof output === "string") opened = await open(output, "w");
+    const handle = opened ?? (output as FileHandle);
+    await writeFully(handle, plan.header, 0);
     const buffer = new Uint8Array(COPY_CHUNK_BYTES);
     for (const tensor of plan.tensors) {
-      await copyTensor(input, output, tensor, storages.get(tensor.source.storageKey)!, plan.header.length, buffer, binPath);
+      await copyTensor(input, handle, tensor, storages.get(tensor.source.storageKey)!, plan.header.length, buffer, binPath);
     }
-    await output.close();
-    output = undefined;
+    await opened?.close();
+    opened = undefined;
     return conversionOf(plan);
   } catch (error) {
-    await output?.close();
-    await rm(outPath, { force: true });
+    if (typeof output === "string") {
+      await opened?.close();
+      await rm(output, { force: true });
+    }
     throw error;
   } finally {
     await input.close();

@@ -1,4 +1,4 @@
-import { readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { open, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSafetensorsHeader } from "../safetensors/read-header.js";
@@ -65,6 +65,22 @@ describe("convertTorchFileToSafetensors and TorchToSafetensorsStream", () => {
     expect(result.droppedNames).toEqual({ "model.embed_tokens.weight": "lm_head.weight", "extra.whole_row1": "extra.whole", "extra.chain_b": "extra.chain_whole" });
     expect(result.dataBytes).toBe(header.dataBytes);
     expect(result.bytesWritten).toBe(file.length);
+  });
+
+  it("writes through a handle the caller opened, leaving it open; on failure the file is the caller's to discard", async () => {
+    const handle = await open(at("handle.safetensors"), "wx");
+    try {
+      const result = await convertTorchFileToSafetensors(at("llama-mixed.bin"), handle);
+      expect((await handle.stat()).size).toBe(result.bytesWritten);
+      await convertTorchFileToSafetensors(at("llama-mixed.bin"), at("by-path.safetensors"));
+      expect(await readFile(at("handle.safetensors"))).toEqual(await readFile(at("by-path.safetensors")));
+    } finally {
+      await handle.close();
+    }
+    const refused = await open(at("refused.safetensors"), "wx");
+    await expect(convertTorchFileToSafetensors(at("missing.bin"), refused)).rejects.toMatchObject({ code: "ENOENT" });
+    await refused.close();
+    await expect(readFile(at("refused.safetensors"))).resolves.toHaveLength(0);
   });
 
   it("keeps the names convert.py keeps when given transformers' _tied_weights_keys as discardNames", async () => {
