@@ -81,7 +81,9 @@ async function explainOpenError(path: string, what: string, error: NodeJS.ErrnoE
     if (link?.isSymbolicLink()) return new InputFileError("INPUT_DANGLING_LINK", path, `${path}: is a symlink to a file that does not exist (a dangling link); point it at the ${what} or pass the file itself`);
     return new InputFileError("INPUT_MISSING", path, `${path}: ${what} not found`);
   }
-  if (error.code === "EISDIR") return new InputFileError("INPUT_NOT_REGULAR", path, `${path}: is a folder, expected the ${what} as a regular file`);
+  // A socket cannot be opened at all (ENXIO); what it is says more than the error code.
+  const info = await stat(path).catch(() => undefined);
+  if (info && !info.isFile()) return new InputFileError("INPUT_NOT_REGULAR", path, `${path}: is ${describeKind(info)}, expected the ${what} as a regular file`);
   if (error.code === "ELOOP") return new InputFileError("INPUT_UNREADABLE", path, `${path}: is a symlink loop; point it at the ${what}`);
   return new InputFileError("INPUT_UNREADABLE", path, `${path}: cannot read the ${what} (${error.code ?? error.message})`);
 }
