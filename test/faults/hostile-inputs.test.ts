@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,17 +7,7 @@ import type { Recipe } from "@model-recover/pipeline";
 import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
 import { packSmallRelease, renameInRelease } from "../support/small-release.js";
 import { modelRecover, system } from "../support/cli.js";
-
-/** Every file under `dir` with a digest of its content (symlinks by their target), to prove nothing changed. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const result: Record<string, string> = {};
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    const path = join(entry.parentPath, entry.name);
-    if (entry.isSymbolicLink()) result[path] = `-> ${await readlink(path)}`;
-    else if (entry.isFile()) result[path] = createHash("sha256").update(await readFile(path)).digest("hex");
-  }
-  return result;
-}
+import { snapshot } from "../support/snapshot.js";
 
 describe("hostile recipes and planted files: rejected or defused, and nothing outside the output folder changes", () => {
   let dir: string;

@@ -15,7 +15,7 @@ export interface SmallRelease {
  * A release of a few seeded files packed by `pack` (xor-enc, spec §1) against a synthetic base, for
  * tests about names and shapes rather than size. The recipe is written outside the release folder.
  */
-export async function packSmallRelease(dir: string, files: Record<string, number | string>, options: { seed?: number; baseBytes?: number } = {}): Promise<SmallRelease> {
+export async function packSmallRelease(dir: string, files: Record<string, number | string>, options: { seed?: number; baseBytes?: number; clear?: string[] } = {}): Promise<SmallRelease> {
   const seed = options.seed ?? 7;
   const modelDir = join(dir, "model");
   const encDir = join(dir, "enc");
@@ -26,7 +26,7 @@ export async function packSmallRelease(dir: string, files: Record<string, number
     await writeFile(join(modelDir, name), typeof content === "string" ? content : xorshift32Bytes(seed + 1 + index, content));
   }
   const recipePath = join(dir, "release.json");
-  const { recipe } = await packRelease({ modelDir, basePath, outDir: encDir, name: "small", title: "a small release", recipePath });
+  const { recipe } = await packRelease({ modelDir, basePath, outDir: encDir, name: "small", title: "a small release", recipePath, clear: options.clear ?? [] });
   return { modelDir, encDir, basePath, recipePath, recipe };
 }
 
