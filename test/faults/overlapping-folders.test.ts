@@ -37,6 +37,16 @@ describe("an output folder that is, lies in or holds an input is refused before 
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  /** Each run ends in one line naming how its output overlaps which input, exit 4, and no file under `dir` changed. */
+  async function expectRefused(cases: [string, Promise<CliRun>, RegExp][]): Promise<void> {
+    for (const [what, running, relation] of cases) {
+      const run = await running;
+      expect(run.code, `${what}: ${run.stderr}`).toBe(4);
+      expect(lastLine(run), what).toMatch(new RegExp(`^model-recover: [^\\n]*${relation.source}[^\\n]*${OVERLAP.source}`));
+      expect(await snapshot(dir), what).toEqual(inputs);
+    }
+  }
+
   it("recover refuses --out equal to, inside or holding --enc or --base, by real path, with exit 4 and nothing changed", async () => {
     const codecRun = (out: string) => modelRecover(["recover", codec.recipe, "--base", codec.base, "--enc", codec.enc, "--out", out]);
     const cases: [string, Promise<CliRun>, RegExp][] = [
@@ -47,12 +57,7 @@ describe("an output folder that is, lies in or holds an input is refused before 
       ["--out a folder holding the base", codecRun(dir), /the output folder \(--out\) contains the release folder \(--enc\)/],
       ["xor-enc, --enc X --out X", modelRecover(["recover", enc.recipePath, "--base", enc.basePath, "--enc", enc.encDir, "--out", enc.encDir]), /is the same as the release folder \(--enc\)/],
     ];
-    for (const [what, running, relation] of cases) {
-      const run = await running;
-      expect(run.code, `${what}: ${run.stderr}`).toBe(4);
-      expect(lastLine(run), what).toMatch(new RegExp(`^model-recover: [^\\n]*${relation.source}[^\\n]*${OVERLAP.source}`));
-      expect(await snapshot(dir), what).toEqual(inputs);
-    }
+    await expectRefused(cases);
   });
 
   it("pack refuses --out equal to, inside or holding --model or --base, and a --recipe inside them, with exit 4 and nothing changed", async () => {
@@ -63,12 +68,7 @@ describe("an output folder that is, lies in or holds an input is refused before 
       ["--base B --out B", pack(codec.base), /the release folder \(--out\) is the same as the base \(--base\)/],
       ["--recipe inside the model folder", pack(join(dir, "again-enc"), ["--recipe", join(codec.model, "again.json")]), /the recipe file \(--recipe\) is inside the model folder \(--model\)/],
     ];
-    for (const [what, running, relation] of cases) {
-      const run = await running;
-      expect(run.code, `${what}: ${run.stderr}`).toBe(4);
-      expect(lastLine(run), what).toMatch(new RegExp(`^model-recover: [^\\n]*${relation.source}[^\\n]*${OVERLAP.source}`));
-      expect(await snapshot(dir), what).toEqual(inputs);
-    }
+    await expectRefused(cases);
   });
 
   it("pack writes every file fresh: links planted in --out under the names it writes lead nowhere outside", async () => {
