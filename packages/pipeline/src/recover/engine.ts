@@ -118,7 +118,9 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
   try {
     const digests = await job.settle();
     await options.keys.release(job.task);
-    const checks = await verifyDigests(job.task, digests, options.loaded, options.keys);
+    const checks = await verifyDigests(job.task, digests, options.loaded, options.keys).catch((error: unknown) => {
+      throw job.resumeFrom > 0 && error instanceof VerificationError ? resumedFailure(error, job, options.folder) : error;
+    });
     const identity = await job.output!.publish(job.task.outputBytes);
     outcome = { ok: true, file: { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks }, identity };
   } catch (error) {
@@ -129,6 +131,15 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
   }
   await options.folder.forget(job.task.entry.name);
   await options.onFinished(job.task, outcome);
+}
+
+/**
+ * A resumed file is hashed from what an earlier run left on disk (never recomputed), so bytes changed
+ * there since make it fail too: the blame may be wrong, and running again starts the file over
+ * (its temporary file and record are removed with this failure).
+ */
+function resumedFailure(error: VerificationError, job: FileJob, folder: OutputFolder): VerificationError {
+  return new VerificationError(error.file, `${error.message} (it continued from ${job.resumeFrom} bytes an earlier run left in ${folder.stateDir}; if those were changed since, run again: it starts over)`);
 }
 
 async function eachWithLimit<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {

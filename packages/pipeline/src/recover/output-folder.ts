@@ -4,6 +4,7 @@ import { access, link, lstat, readdir, readFile, rm, stat } from "node:fs/promis
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { isWriteFreshTemp, makeFolder, writeFresh } from "@model-recover/safe-fs";
+import { KEY_CHUNK_BYTES } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
 import type { FileTask } from "./plan.js";
 
@@ -121,10 +122,14 @@ export class OutputFolder {
     await rm(join(this.stateDir, "lock"), { force: true });
   }
 
-  /** How far `task` may continue from: the durable bytes of its temporary output, if made from the same inputs. */
+  /**
+   * How far `task` may continue from: the durable bytes of its temporary output, if made from the same
+   * inputs. A record is read as untrusted: one this code would not have written (another name, a
+   * point off a chunk boundary, past the file or the output) means starting over.
+   */
   async resumePoint(task: FileTask, inputs: string): Promise<number> {
     const record = await readFile(this.recordPath(task.entry.name), "utf8").then((t) => JSON.parse(t) as PartialRecord).catch(() => undefined);
-    if (!record || record.inputs !== inputs || record.name !== task.entry.name || !Number.isSafeInteger(record.durableBytes)) return 0;
+    if (!record || record.inputs !== inputs || record.name !== task.entry.name || !Number.isSafeInteger(record.durableBytes) || record.durableBytes % KEY_CHUNK_BYTES !== 0) return 0;
     const temp = await lstat(this.partialPath(task.entry.name)).catch(() => undefined);
     return temp?.isFile() && record.durableBytes >= 0 && temp.size >= record.durableBytes && record.durableBytes <= task.outputBytes ? record.durableBytes : 0;
   }
