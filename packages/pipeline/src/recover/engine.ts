@@ -3,6 +3,7 @@ import { PublishError, type FileIdentity } from "@model-recover/safe-fs";
 import { KEY_CHUNK_BYTES, XorKernel } from "@model-recover/xor-core";
 import { explainWriteError, InterruptedError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
+import { eachWithLimit } from "./each-with-limit.js";
 import { FileJob } from "./file-job.js";
 import { KeyCache } from "./key-cache.js";
 import type { KeyProvider } from "./keys.js";
@@ -140,12 +141,4 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
  */
 function resumedFailure(error: VerificationError, job: FileJob, folder: OutputFolder): VerificationError {
   return new VerificationError(error.file, `${error.message} (it continued from ${job.resumeFrom} bytes an earlier run left in ${folder.stateDir}; if those were changed since, run again: it starts over)`);
-}
-
-async function eachWithLimit<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await run(items[next++]!);
-  });
-  await Promise.all(lanes);
 }
