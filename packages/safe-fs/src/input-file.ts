@@ -60,14 +60,15 @@ export async function readSmallFile(path: string, maxBytes: number, what = "inpu
   const { handle, info } = await openRegularFile(path, what);
   try {
     if (info.size > maxBytes) throw new InputFileError("INPUT_TOO_BIG", path, `${path}: ${info.size} bytes is too big for ${article(what)} (at most ${maxBytes})`);
-    // Read one byte past the limit: a file that grew since the fstat is refused, not read without end.
-    const buffer = Buffer.alloc(maxBytes + 1);
+    // Room for the size fstat gave and one byte more: a file that grew since (still being written)
+    // is refused, never read without end, and a small file costs a small buffer whatever the limit.
+    const buffer = Buffer.alloc(info.size + 1);
     let filled = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
-      if (filled > maxBytes) throw new InputFileError("INPUT_TOO_BIG", path, `${path}: grew past ${maxBytes} bytes while being read; it is too big for ${article(what)}`);
+      if (filled > info.size) throw new InputFileError("INPUT_TOO_BIG", path, `${path}: grew past its ${info.size} bytes while being read; is it still being written?`);
     }
     return buffer.subarray(0, filled).toString("utf8");
   } finally {

@@ -23,8 +23,11 @@ export async function recipeNames(manifestsDir = bundledManifestsDir): Promise<s
     .sort();
 }
 
-/** Recipes are small; anything bigger is not a recipe (and is not read into memory whole). */
-const MAX_RECIPE_BYTES = 1024 * 1024;
+/**
+ * Anything bigger is not a recipe (and is not read into memory whole). The schema's 10,000 entries,
+ * as pack writes them with 255-byte names and every hash, take about 5 MB.
+ */
+const MAX_RECIPE_BYTES = 16 * 1024 * 1024;
 
 /** `<recipe>` is a name under manifests/ (`belle-13b-2m`) or a path to a recipe file. */
 export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: string; cwd?: string } = {}): Promise<LoadedRecipe> {

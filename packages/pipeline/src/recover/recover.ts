@@ -91,6 +91,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
       onBytes: (task, bytesDone) => onEvent({ type: "file-progress", name: task.entry.name, bytesDone, bytes: task.outputBytes }),
       onFinished: recordOutcome({ results, receipts, onEvent, store, outDir }),
     });
+    await receipts.flush();
     const files = plan.tasks.map((t) => results.get(t.entry.name)!);
     // The layout check can only warn: every file already verified against its header or card.
     const folderProblems = checkFolder ? await folderCheck(outDir, files) : [];
@@ -101,7 +102,8 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
     throw explainWriteError(error, outDir);
   } finally {
     await keys.close();
-    for (const cleanup of cleanups) await cleanup();
+    // Last made, first undone: the lock is released after everything else.
+    for (const cleanup of cleanups.reverse()) await cleanup();
   }
 }
 
@@ -133,6 +135,8 @@ async function prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, clea
     cleanups.push(gunzipped.cleanup);
   }
   const receipts = await ReceiptBook.open(outDir);
+  // A run that fails still keeps the receipts of what it verified, saved before the lock goes.
+  cleanups.push(() => receipts.flush().catch(() => undefined));
   const reused = await settleExistingOutputs(plan.tasks, { folder, receipts, mode: verify, onEvent, ...(store ? { store } : {}), ...(known ? { known } : {}) });
   // A run killed between publishing a file and forgetting its progress leaves both behind.
   for (const name of reused.keys()) await folder.dropPartial(name);
