@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Recipe } from "@model-recover/pipeline";
+import { xorshift32Bytes } from "@model-recover/xor-core";
 import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
 import { packSmallRelease, renameInRelease } from "../support/small-release.js";
 import { modelRecover, system } from "../support/cli.js";
@@ -72,6 +73,10 @@ describe("hostile recipes and planted files: rejected or defused, and nothing ou
       ["256-characters", (r) => {
           r.files[1]!.name = "a".repeat(256);
         }, /\/files\/1\/name: "a{56}\.\.\. is 256 characters long; at most 255 are allowed$/],
+      ["two-bad-sizes", (r) => {
+          r.files[1]!.size = -1;
+          r.files[2]!.size = -2;
+        }, /^model-recover: \S+two-bad-sizes\.json: \/files\/1\/size: -1 must be at least 0; \/files\/2\/size: -2 must be at least 0$/],
       ["300-bytes", (r) => {
           r.files[1]!.name = "模".repeat(100);
         }, /\/files\/1\/name: "模{100}" must be at most 255 bytes in UTF-8, found 300$/],
@@ -178,6 +183,18 @@ describe("hostile recipes and planted files: rejected or defused, and nothing ou
       expect(await md5(join(out, "x.bin")), folder).toBe(await md5(join(small.modelDir, "x.bin")));
       expect(await md5(join(out, ".x.bin.model-recover-partial")), folder).toBe(await md5(join(small.modelDir, "y.bin")));
     }
+  });
+
+  it("proves the key on the smallest file that is not empty, so a wrong base is named before anything is written (issue 10, point 12)", async () => {
+    const small = await packSmallRelease(join(dir, "empty-file"), { "added_tokens.json": "", "config.json": "{}\n", "pytorch_model.bin": 300_000 });
+    // An empty file decrypts to the same empty file under any key: it proves nothing.
+    const wrongBase = join(dir, "wrong-base.pth");
+    await writeFile(wrongBase, xorshift32Bytes(99, (await stat(small.basePath)).size));
+    const out = join(dir, "out-empty-probe");
+    const run = await modelRecover(["recover", small.recipePath, "--base", wrongBase, "--enc", small.encDir, "--out", out]);
+    expect(run.code, run.stderr).toBe(4);
+    expect(errorLine(run.stderr)).toMatch(/^model-recover: \S+wrong-base\.pth: not the key for a small release \(decrypting config\.json gave sha256 [0-9a-f]{12}…, its header says [0-9a-f]{12}…\); use base\.pth \(md5 [0-9a-f]{32}\)$/);
+    expect(await readdir(dir)).not.toContain("out-empty-probe");
   });
 
   it("packs no hidden file of the model folder, as recipe from-folder leaves them out (a leftover temporary file is not part of a model)", async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,4 +106,24 @@ describe("inputs that are links, pipes, devices or long names: followed, refused
     expect(run.code, run.stderr).toBe(0);
     expect(await md5(join(out, name))).toBe(await md5(join(long.modelDir, name)));
   }, 120_000);
+
+  it("says in one line that a config or a recipe is not JSON, whatever newlines or controls its text holds (issue 10, point 12)", async () => {
+    await writeFile(join(dir, "bad-config.json"), '{"base": \n\n\u001b[2J nope');
+    const config = await recover({ out: join(dir, "out-bad-config") }, ["--config", join(dir, "bad-config.json")]);
+    expect(config.code).toBe(2);
+    expect(config.stderr).toMatch(/^model-recover: \S+bad-config\.json: not valid JSON \([^\n]*\\n\\n\\x1b\[2J nope[^\n]*\)\n$/);
+    await writeFile(join(dir, "bad-recipe.json"), '{"name": "x",\n "title": \u001b[31m\n');
+    const recipe = await recover({ recipe: join(dir, "bad-recipe.json"), out: join(dir, "out-bad-recipe") });
+    expect(recipe.code).toBe(3);
+    expect(recipe.stderr).toMatch(/^model-recover: \S+bad-recipe\.json: not valid JSON \([^\n]*\)\n$/);
+  });
+
+  it("only warns when the recovered folder is not a complete Hugging Face model: every file verified, exit 0 (issue 10, point 12)", async () => {
+    const bare = await packSmallRelease(join(dir, "bare"), { "weights.bin": 5000 });
+    const run = await runWithin(["recover", bare.recipePath, "--base", bare.basePath, "--enc", bare.encDir, "--out", join(dir, "out-bare")]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^warning: the folder is not a complete Hugging Face model: config\.json is missing$/m);
+    expect(run.stdout).toMatch(/All 1 files of a small release verified in/);
+    expect(run.stdout + run.stderr).not.toMatch(/did not verify|FAILED/);
+  });
 });

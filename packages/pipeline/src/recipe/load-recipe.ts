@@ -73,7 +73,8 @@ function parseJson(file: string, text: string): unknown {
  */
 export function validateRecipe(file: string, value: unknown): Recipe {
   const problems = schemaProblems(file, value);
-  if (problems) throw new RecipeError(file, problems.slice(0, 5).join("\n") + (problems.length > 5 ? `\n(${problems.length - 5} more)` : ""));
+  // One line, like every error: the first problems in full, the file named once.
+  if (problems) throw new RecipeError(file, problems.slice(0, 5).map((p, i) => (i === 0 ? p : p.replace(`${file}: `, ""))).join("; ") + (problems.length > 5 ? `; and ${problems.length - 5} more` : ""));
   const recipe = value as Recipe;
   const seen = new Map<string, string>([[collisionKey(STATE_DIR), STATE_DIR]]);
   recipe.files.forEach((entry, index) => {
