@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,7 +9,9 @@ import { xorshift32Bytes } from "@model-recover/xor-core";
 import { buildBelleShapedRelease, type BuiltRelease } from "../support/belle-shaped-release.js";
 import { packSmallRelease, renameInRelease } from "../support/small-release.js";
 import { modelRecover, system } from "../support/cli.js";
+import { runWithin } from "../support/run-within.js";
 import { snapshot } from "../support/snapshot.js";
+import { stateId } from "../support/state.js";
 
 describe("hostile recipes and planted files: rejected or defused, and nothing outside the output folder changes", () => {
   let dir: string;
@@ -114,6 +117,17 @@ describe("hostile recipes and planted files: rejected or defused, and nothing ou
     expect(await snapshot(outside)).toEqual(before);
     await writeFile(join(dir, "plain.md5"), (await system("sh", ["-c", "md5sum ./*"], release.plainDir)).stdout);
     expect((await system("md5sum", ["-c", join(dir, "plain.md5")], out)).code).toBe(0);
+  });
+
+  it("neither hangs on nor trusts a FIFO planted as the lock, the receipts or a resume record in the state folder", async () => {
+    for (const planted of ["lock", "receipts.json", `partial/${stateId("config.json")}.json`]) {
+      const out = join(dir, `out-fifo-${planted.length}`);
+      await mkdir(join(out, ".model-recover", "partial"), { recursive: true });
+      execFileSync("mkfifo", [join(out, ".model-recover", planted)]);
+      const run = await runWithin(["recover", release.recipePath, "--base", release.basePath, "--enc", release.encDir, "--out", out]);
+      expect(run.hung, planted).toBe(false);
+      expect(run.code, `${planted}: ${run.stderr}`).toBe(0);
+    }
   });
 
   it("refuses a state folder planted as a symlink to somewhere else", async () => {

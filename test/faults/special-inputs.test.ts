@@ -4,23 +4,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startModelRecover, system, type CliRun } from "../support/cli.js";
+import { system, type CliRun } from "../support/cli.js";
+import { runWithin } from "../support/run-within.js";
 import { packSmallRelease, type SmallRelease } from "../support/small-release.js";
 
 const lastLine = (run: CliRun) => run.stderr.trim().split("\n").at(-1)!;
-
-/** The real CLI, killed if it has not finished within `ms`: a hang is a failure, never a stuck test. */
-async function runWithin(args: string[], ms = 30_000, env: NodeJS.ProcessEnv = {}): Promise<CliRun & { hung: boolean }> {
-  const { child, done } = startModelRecover(args, { env });
-  let hung = false;
-  const timer = setTimeout(() => {
-    hung = true;
-    child.kill("SIGKILL");
-  }, ms);
-  const run = await done;
-  clearTimeout(timer);
-  return { ...run, hung };
-}
 
 describe("inputs that are links, pipes, devices or long names: followed, refused in one line, or recovered", () => {
   let dir: string;

@@ -1,10 +1,11 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseChecksumList, type ChecksumEntry } from "@model-recover/md5-manifest";
 import type { CommandContext } from "./context.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 import { recipeFromFolder } from "@model-recover/pipeline";
+import { InputFileError, readSmallFile } from "@model-recover/safe-fs";
 
 export const recipeHelp = `Usage: model-recover recipe from-folder <folder> --name <name> [--format <pipeline>] [--md5 <list>]... [--out <file>]
                           [--title <text>] [--card <url>] [--prompt <text>]
@@ -73,8 +74,9 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
 
 async function readList(source: string, context: CommandContext): Promise<string> {
   if (source === "-") return readStdin(context);
-  return readFile(resolve(context.cwd, source), "utf8").catch(() => {
-    throw new UsageError(`${source}: md5 list not found`);
+  // A FIFO or a device given as a list is refused unread (exit 4), never waited on.
+  return readSmallFile(resolve(context.cwd, source), 16 * 1024 * 1024, "md5 list").catch((error: unknown) => {
+    throw error instanceof InputFileError && error.code === "INPUT_MISSING" ? new UsageError(`${source}: md5 list not found`) : error;
   });
 }
 

@@ -1,7 +1,7 @@
-import { lstat, readFile } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { checkPlainFileName } from "@model-recover/hf-layout";
-import { type FileIdentity, identityOf, isFileIdentity, sameIdentity, writeFresh } from "@model-recover/safe-fs";
+import { type FileIdentity, identityOf, isFileIdentity, readSmallFile, sameIdentity, writeFresh } from "@model-recover/safe-fs";
 import { STATE_DIR } from "./output-folder.js";
 
 /** What was verified about one output file, and the identity that says it has not changed since. */
@@ -14,6 +14,8 @@ export interface Receipt {
 }
 
 const RECEIPT_FILE = "receipts.json";
+/** 10,000 receipts with 255-byte names take about 5 MB. */
+const MAX_RECEIPTS_BYTES = 32 * 1024 * 1024;
 /** How often receipts are saved while files are recorded. */
 const SAVE_EVERY_MS = 1000;
 
@@ -36,7 +38,8 @@ export class ReceiptBook {
   ) {}
 
   static async open(outDir: string): Promise<ReceiptBook> {
-    const text = await readFile(join(outDir, STATE_DIR, RECEIPT_FILE), "utf8").catch(() => "[]");
+    // Only ever a regular file of a sane size: a FIFO or a huge file planted there costs a re-verification, not a hang.
+    const text = await readSmallFile(join(outDir, STATE_DIR, RECEIPT_FILE), MAX_RECEIPTS_BYTES, "receipt file").catch(() => "[]");
     let list: Receipt[] = [];
     try {
       const parsed: unknown = JSON.parse(text);
