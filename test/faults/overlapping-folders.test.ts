@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,6 +58,31 @@ describe("an output folder that is, lies in or holds an input is refused before 
       ["xor-enc, --enc X --out X", modelRecover(["recover", enc.recipePath, "--base", enc.basePath, "--enc", enc.encDir, "--out", enc.encDir]), /is the same as the release folder \(--enc\)/],
     ];
     await expectRefused(cases);
+  });
+
+  it("recover refuses --out that holds a file an input links to (a download or a base file kept there and linked in)", async () => {
+    // Move one payload and one base file into would-be output folders, and link them back.
+    for (const [folder, target] of [[codec.enc, "codec-out-enc"], [codec.base, "codec-out-base"]] as const) {
+      await mkdir(join(dir, target));
+      await rename(join(folder, "config.json"), join(dir, target, "config.json"));
+      await symlink(join(dir, target, "config.json"), join(folder, "config.json"));
+    }
+    const linked = await snapshot(dir);
+    const run = (out: string) => modelRecover(["recover", codec.recipe, "--base", codec.base, "--enc", codec.enc, "--out", join(dir, out)]);
+    try {
+      for (const [out, what] of [["codec-out-enc", "release folder \\(--enc\\)"], ["codec-out-base", "base \\(--base\\)"]] as const) {
+        const refused = await run(out);
+        expect(refused.code, refused.stderr).toBe(4);
+        expect(lastLine(refused)).toMatch(new RegExp(`^model-recover: [^\\n]*codec-out-\\w+: the output folder \\(--out\\) is the same as the folder that config\\.json in the ${what} links into [^\\n]*${OVERLAP.source}`));
+        expect(await snapshot(dir)).toEqual(linked);
+      }
+    } finally {
+      for (const [folder, target] of [[codec.enc, "codec-out-enc"], [codec.base, "codec-out-base"]] as const) {
+        await rm(join(folder, "config.json"));
+        await rename(join(dir, target, "config.json"), join(folder, "config.json"));
+        await rm(join(dir, target), { recursive: true });
+      }
+    }
   });
 
   it("pack refuses --out equal to, inside or holding --model or --base, and a --recipe inside them, with exit 4 and nothing changed", async () => {

@@ -13,7 +13,7 @@ import { type KnownOutput, settleExistingOutputs } from "./existing-outputs.js";
 import { OutputStore } from "../cache/output-store.js";
 import { inputsIdentity, OutputFolder } from "./output-folder.js";
 import { ReceiptBook } from "./receipts.js";
-import { refuseOverlaps } from "./overlaps.js";
+import { inputPlaces, refuseOverlaps } from "./overlaps.js";
 import { recoverTogether, type FileOutcome } from "./engine.js";
 import type { VerifyMode } from "./verify.js";
 
@@ -54,7 +54,8 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
   const { recipe } = loaded;
   const plan = await planRecovery(loaded, encDir);
   const base = await resolveBasePath(loaded, basePath);
-  await refuseOverlaps(outDir, [...(scratchInsideRelease ? [] : [{ path: encDir, what: "release folder (--enc)" }]), { path: base, what: "base (--base)" }]);
+  // pack's round trip recovers into a scratch folder inside the release it reads, on purpose.
+  await refuseOverlaps(outDir, scratchInsideRelease ? [{ path: base, what: "base (--base)" }] : await inputPlaces(loaded, plan.tasks, encDir, base));
   // The base is checked before the output folder is touched: a wrong base creates nothing.
   const keys = await KeyProvider.open(loaded, base);
   const cleanups: (() => Promise<void>)[] = [];
