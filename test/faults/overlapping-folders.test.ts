@@ -94,6 +94,13 @@ describe("an output folder that is, lies in or holds an input is refused before 
       ["--recipe inside the model folder", pack(join(dir, "again-enc"), ["--recipe", join(codec.model, "again.json")]), /the recipe file \(--recipe\) is inside the model folder \(--model\)/],
     ];
     await expectRefused(cases);
+    // A model file kept in the would-be release folder and linked in would be encrypted over itself.
+    const linkedModel = join(dir, "linked-model");
+    await mkdir(linkedModel);
+    await symlink(join(codec.model, "config.json"), join(linkedModel, "config.json"));
+    inputs = await snapshot(dir);
+    const linkedRun = modelRecover(["pack", "--model", linkedModel, "--base", codec.base, "--out", codec.model, "--name", "again", "--format", "xor-codec"]);
+    await expectRefused([["--out where a model file really is", linkedRun, /the release folder \(--out\) is the same as the folder that config\.json in the model folder \(--model\) links into/]]);
   });
 
   it("pack writes every file fresh: links planted in --out under the names it writes lead nowhere outside", async () => {

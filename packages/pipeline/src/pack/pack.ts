@@ -8,7 +8,7 @@ import { explainWriteError, InputError, RecipeError, UsageError, VerificationErr
 import { resolveRecipe, validateRecipe } from "../recipe/load-recipe.js";
 import { loadPipeline, type PipelineDefinition } from "../recipe/pipelines.js";
 import { recipeNameProblem } from "../recipe/validate.js";
-import { refuseOverlaps } from "../recover/overlaps.js";
+import { linkedFolders, refuseOverlaps } from "../recover/overlaps.js";
 import type { BaseCheckpoint, Recipe, RecipeFile } from "../recipe/types.js";
 import { recover } from "../recover/recover.js";
 import { copyFresh, encryptFile } from "./encrypt-file.js";
@@ -65,10 +65,11 @@ async function pack(options: PackOptions): Promise<PackResult> {
   const clear = new Set(options.clear ?? []);
   const names = await listModelFiles(modelDir);
   for (const wanted of clear) if (!names.includes(wanted)) throw new InputError("ENC_MISSING", `${join(modelDir, wanted)}: named with --clear but not in the model folder`);
-  const inputs = [
-    { path: modelDir, what: "model folder (--model)" },
-    { path: options.basePath, what: "base (--base)" },
-  ];
+  const linked = names.flatMap((fileName) => [
+    { path: join(modelDir, fileName), what: `folder that ${fileName} in the model folder (--model) links into` },
+    ...(pipeline.key.material === "base-folder" ? [{ path: join(options.basePath, fileName), what: `folder that ${fileName} in the base (--base) links into` }] : []),
+  ]);
+  const inputs = [{ path: modelDir, what: "model folder (--model)" }, { path: options.basePath, what: "base (--base)" }, ...(await linkedFolders(linked))];
   await refuseOverlaps(outDir, inputs, "release folder (--out)");
   if (options.recipePath) await refuseOverlaps(options.recipePath, inputs, "recipe file (--recipe)");
   await makeFolder(outDir).catch((error: NodeJS.ErrnoException) => {

@@ -29,25 +29,26 @@ export async function refuseOverlaps(out: string, inputs: InputPlace[], outWhat 
 
 /**
  * Where a recovery's inputs are: the release folder, the base, and the real folder of every download
- * or base file that is a link (a Hugging Face cache links snapshots into blobs/), each folder once.
- * An output folder holding a linked input would otherwise remove it as an output that did not verify.
+ * or base file that is a link (a Hugging Face cache links snapshots into blobs/).
  */
 export async function inputPlaces(loaded: LoadedRecipe, tasks: FileTask[], encDir: string, base: string): Promise<InputPlace[]> {
-  const places: InputPlace[] = [
-    { path: encDir, what: "release folder (--enc)" },
-    { path: base, what: "base (--base)" },
-  ];
-  const seen = new Set<string>();
-  const addIfLinked = async (file: string, what: string) => {
-    if (!(await lstat(file).catch(() => undefined))?.isSymbolicLink()) return;
-    const folder = await realpath(file).then(dirname, () => undefined);
-    if (folder === undefined || seen.has(folder)) return;
-    seen.add(folder);
-    places.push({ path: folder, what });
-  };
-  await eachWithLimit(tasks, 16, async (task) => {
-    await addIfLinked(task.source, `folder that ${task.sourceName} in the release folder (--enc) links into`);
-    if (loaded.pipeline.key.material === "base-folder") await addIfLinked(join(base, task.entry.name), `folder that ${task.entry.name} in the base (--base) links into`);
+  const files = tasks.flatMap((task) => [
+    { path: task.source, what: `folder that ${task.sourceName} in the release folder (--enc) links into` },
+    ...(loaded.pipeline.key.material === "base-folder" ? [{ path: join(base, task.entry.name), what: `folder that ${task.entry.name} in the base (--base) links into` }] : []),
+  ]);
+  return [{ path: encDir, what: "release folder (--enc)" }, { path: base, what: "base (--base)" }, ...(await linkedFolders(files))];
+}
+
+/**
+ * The real folder of each of `files` that is a link, each folder once: an output folder holding a
+ * linked input would otherwise remove or overwrite it as one of its own files.
+ */
+export async function linkedFolders(files: InputPlace[]): Promise<InputPlace[]> {
+  const folders = new Map<string, InputPlace>();
+  await eachWithLimit(files, 16, async ({ path, what }) => {
+    if (!(await lstat(path).catch(() => undefined))?.isSymbolicLink()) return;
+    const folder = await realpath(path).then(dirname, () => undefined);
+    if (folder !== undefined && !folders.has(folder)) folders.set(folder, { path: folder, what });
   });
-  return places;
+  return [...folders.values()];
 }
