@@ -79,6 +79,10 @@ describe("inputs that are links, pipes, devices or long names: followed, refused
     expect(run.code, run.stderr).toBe(0);
     expect(await md5(join(out, "pytorch_model.bin"))).toBe(await md5(join(release.modelDir, "pytorch_model.bin")));
 
+    const made = await runWithin(["recipe", "from-folder", snapshot, "--name", "from-the-hub"]);
+    expect(made.code, made.stderr).toBe(0);
+    expect((JSON.parse(made.stdout) as { files: { name: string }[] }).files.map((f) => f.name)).toEqual(["config.json", "pytorch_model.bin"]);
+
     await rm(join(hub, "blobs", "blob0"));
     const dangling = await recover({ enc: snapshot, out: join(dir, "out-dangling") });
     expect(dangling.code).toBe(4);

@@ -143,9 +143,10 @@ async function listModelFiles(modelDir: string): Promise<string[]> {
 async function describeBase(pipeline: PipelineDefinition, options: PackOptions): Promise<BaseCheckpoint> {
   const title = options.baseTitle ?? basename(options.basePath);
   if (pipeline.key.material === "base-folder") {
-    const names = (await readdir(options.basePath, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
     const files = [];
-    for (const fileName of names) {
+    // Links are followed: a converted base is often links into a shared copy.
+    for (const fileName of (await readdir(options.basePath)).sort()) {
+      if (!(await stat(join(options.basePath, fileName)).catch(() => undefined))?.isFile()) continue;
       const { md5, bytes } = await hashFile(join(options.basePath, fileName), ["md5"]);
       files.push({ name: fileName, md5: md5!, size: bytes });
     }
