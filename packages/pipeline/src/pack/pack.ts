@@ -65,6 +65,7 @@ async function pack(options: PackOptions): Promise<PackResult> {
   const clear = new Set(options.clear ?? []);
   const names = await listModelFiles(modelDir);
   for (const wanted of clear) if (!names.includes(wanted)) throw new InputError("ENC_MISSING", `${join(modelDir, wanted)}: named with --clear but not in the model folder`);
+  refuseLongPayloadNames(modelDir, names.filter((n) => !clear.has(n)), pipeline);
   const linked = names.flatMap((fileName) => [
     { path: join(modelDir, fileName), what: `folder that ${fileName} in the model folder (--model) links into` },
     ...(pipeline.key.material === "base-folder" ? [{ path: join(options.basePath, fileName), what: `folder that ${fileName} in the base (--base) links into` }] : []),
@@ -137,6 +138,19 @@ async function listModelFiles(modelDir: string): Promise<string[]> {
   }
   if (names.length === 0) throw new InputError("ENC_MISSING", `${modelDir}: no files to pack`);
   return names.sort();
+}
+
+/** ext4, APFS and NTFS take names of at most 255 bytes; a payload's name adds `.<sha256>.enc` (spec §1). */
+const MAX_NAME_BYTES = 255;
+
+function refuseLongPayloadNames(modelDir: string, names: string[], pipeline: PipelineDefinition): void {
+  const added = Buffer.byteLength(pipeline.encryptedName.replace("{name}", "").replace("{sha256}", "0".repeat(64)));
+  for (const name of names) {
+    const bytes = Buffer.byteLength(name) + added;
+    if (bytes > MAX_NAME_BYTES) {
+      throw new InputError("ENC_NAME", `${join(modelDir, name)}: its payload would be named ${pipeline.encryptedName.replace("{name}", "<name>")} in ${bytes} bytes, more than the ${MAX_NAME_BYTES} a file name may have; rename it to at most ${MAX_NAME_BYTES - added} bytes`);
+    }
+  }
 }
 
 /** The base as the recipe will describe it, hashed from the file or folder packed against. */
