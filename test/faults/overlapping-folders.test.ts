@@ -149,7 +149,7 @@ describe("an output folder that is, lies in or holds an input is refused before 
     await writeFile(join(model, `${"a".repeat(200)}.bin`), "weights");
     const run = await modelRecover(["pack", "--model", model, "--base", enc.basePath, "--out", join(dir, "long-out"), "--name", "long"]);
     expect(run.code, run.stderr).toBe(4);
-    expect(lastLine(run)).toMatch(/^model-recover: \S+\/a{200}\.bin: its payload would be named <name>\.\{sha256\}\.enc in 273 bytes, more than the 255 a file name may have; rename it to at most 186 bytes$/);
+    expect(lastLine(run)).toMatch(/^model-recover: \S+\/a{200}\.bin: its payload would be named <name>\.<sha256>\.enc in 273 bytes, more than the 255 a file name may have; rename it to at most 186 bytes$/);
     expect(run.stderr).not.toMatch(/^packing /m);
     expect(await readdir(dir)).not.toContain("long-out");
   });

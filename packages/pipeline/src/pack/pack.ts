@@ -148,7 +148,7 @@ function refuseLongPayloadNames(modelDir: string, names: string[], pipeline: Pip
   for (const name of names) {
     const bytes = Buffer.byteLength(name) + added;
     if (bytes > MAX_NAME_BYTES) {
-      throw new InputError("ENC_NAME", `${join(modelDir, name)}: its payload would be named ${pipeline.encryptedName.replace("{name}", "<name>")} in ${bytes} bytes, more than the ${MAX_NAME_BYTES} a file name may have; rename it to at most ${MAX_NAME_BYTES - added} bytes`);
+      throw new InputError("ENC_NAME", `${join(modelDir, name)}: its payload would be named ${pipeline.encryptedName.replace("{name}", "<name>").replace("{sha256}", "<sha256>")} in ${bytes} bytes, more than the ${MAX_NAME_BYTES} a file name may have; rename it to at most ${MAX_NAME_BYTES - added} bytes`);
     }
   }
 }
