@@ -48,6 +48,7 @@ describe("receipts: what verified, and the identity that says it has not changed
     const receipts = [
       { name: "../config.json", identity, sha256: SHA },
       { name: "config.json", identity: { ...identity, size: -1 }, sha256: SHA },
+      { name: "config.json", identity: { ...identity, size: 2 ** 60 }, sha256: SHA },
       { name: "config.json", identity, sha256: "not a digest" },
     ];
     for (const receipt of receipts) {
