@@ -1,5 +1,6 @@
 import { chmod, cp, mkdir, mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoDir, pnpmScript, system, type CliRun } from "../support/cli.js";
@@ -14,6 +15,30 @@ async function editInPlace(path: string, at: number, bytes: number[]): Promise<v
   const handle = await open(path, "r+");
   await handle.write(Buffer.from(bytes), 0, bytes.length, at);
   await handle.close();
+}
+
+/**
+ * Rewrite every successful receipt inside turbo's cached artifacts, as anyone who can write to the
+ * cache (a shared or remote one) could: the artifacts are tar.zst files, unpacked and packed again.
+ */
+async function tamperCachedReceipts(cacheDir: string, change: (receipt: { files: Record<string, unknown>[] }) => void): Promise<number> {
+  let changed = 0;
+  for (const artifact of (await readdir(cacheDir)).filter((n) => n.endsWith(".tar.zst")).map((n) => join(cacheDir, n))) {
+    const work = await mkdtemp(join(tmpdir(), "mr-artifact-"));
+    await system("sh", ["-c", 'zstd -dc "$0" | tar -x -C "$1"', artifact, work], work);
+    for (const entry of await readdir(work, { recursive: true, withFileTypes: true })) {
+      const path = join(entry.parentPath, entry.name);
+      if (!entry.isFile() || !/[/\\]\.receipts$/.test(entry.parentPath)) continue;
+      const receipt = JSON.parse(await readFile(path, "utf8"));
+      if (receipt.ok !== true) continue;
+      change(receipt);
+      await writeFile(path, JSON.stringify(receipt));
+      changed++;
+    }
+    await system("sh", ["-c", 'tar -c -C "$1" $(ls -A "$1") | zstd -q -f -o "$0"', artifact, work], work);
+    await rm(work, { recursive: true, force: true });
+  }
+  return changed;
 }
 
 describe("pnpm recover through turbo: cached by the identity of its inputs, quiet, and never trusting what it caches", () => {
@@ -68,6 +93,23 @@ describe("pnpm recover through turbo: cached by the identity of its inputs, quie
     expect(restored.stderr).toMatch(HIT);
     expect(restored.stdout).toMatch(/^pytorch_model-00001-of-00002\.bin .* verified \(header sha256 \+ card md5\), from the output store$/m);
     expect(restored.stderr).toMatch(/all 9 files already verified: nothing to recover/);
+    expect((await md5Check()).code).toBe(0);
+  }, 120_000);
+
+  it("never lets a cached receipt lead outside the output folder: a name like ../x, an absolute path or one the recipe lacks is ignored (issue 10, point 6)", async () => {
+    const escaped = join(dir, "escaped.bin");
+    const changed = await tamperCachedReceipts(env.TURBO_CACHE_DIR!, (receipt) => {
+      const real = receipt.files[0]!;
+      receipt.files.push({ ...real, name: "../escaped.bin" }, { ...real, name: join(dir, "absolute.bin") }, { ...real, name: "not-in-the-recipe.bin" });
+    });
+    expect(changed).toBeGreaterThan(0);
+    await rm(out, { recursive: true, force: true });
+    const run = await recover();
+    expect(existsSync(escaped)).toBe(false);
+    expect(existsSync(join(dir, "absolute.bin"))).toBe(false);
+    expect(await readdir(out)).not.toContain("not-in-the-recipe.bin");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(HIT);
     expect((await md5Check()).code).toBe(0);
   }, 120_000);
 

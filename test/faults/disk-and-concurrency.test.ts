@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, statfs, truncate, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -124,6 +124,31 @@ describe("runs that share an output folder, disks that fill up or refuse writes,
     const again = await modelRecover(args(out));
     expect(again.code, again.stderr).toBe(0);
     expect((await system("md5sum", ["-c", plainList], out)).code).toBe(0);
+  }, 60_000);
+
+  it.runIf(canMount)("stops a gzip payload that expands past what the recipe or half the free room allows, before the disk fills (issue 10, point 12)", async () => {
+    // xor_codec --compress (spec §2): each payload is gzipped, so its size says nothing of what it expands to.
+    const work = join(dir, "gzip-bomb");
+    await mkdir(join(work, "base"), { recursive: true });
+    await mkdir(join(work, "release"));
+    await writeFile(join(work, "base", "pytorch_model.bin"), "k".repeat(4096));
+    await system("sh", ["-c", "head -c 200000000 /dev/zero | gzip -1 > release/pytorch_model.bin"], work);
+    const recipe = (size?: number) => ({ name: "bomb", title: "a gzip bomb", pipeline: "xor-codec-gzip", base: { title: "a base folder", files: [] }, files: [{ name: "pytorch_model.bin", md5: null, encMd5: null, ...(size ? { size } : {}) }] });
+    const disk = await tmpfs("bomb-disk", "size=40m");
+    const free = async () => Number((await statfs(disk)).bavail) * Number((await statfs(disk)).bsize);
+    const before = await free();
+    for (const [size, message] of [
+      [1_000_000, /release\/pytorch_model\.bin: expands past the 1000000 bytes the recipe gives pytorch_model\.bin; the download is corrupt or not this release, download it again$/],
+      [undefined, /out-\d: not enough room: the gzipped payloads expand past \d+(\.\d)? MB for pytorch_model\.bin alone and need that room twice; free some space or pass another --out$/],
+    ] as const) {
+      const path = join(work, `bomb-${size ?? "unknown"}.json`);
+      await writeFile(path, JSON.stringify(recipe(size)));
+      const run = await modelRecover(["recover", path, "--base", join(work, "base"), "--enc", join(work, "release"), "--out", join(disk, `out-${size ? 1 : 2}`)]);
+      expect(run.code, run.stderr).toBe(4);
+      expect(run.stderr.trim().split("\n").at(-1)).toMatch(message);
+      // Stopped while expanding: never more than half the room used, and the scratch removed.
+      expect(await free()).toBeGreaterThan(before - 1_000_000);
+    }
   }, 60_000);
 
   it.runIf(canMount)("refuses a read-only output folder before any work", async () => {

@@ -1,9 +1,8 @@
-import { readFile } from "node:fs/promises";
-import { writeFresh } from "@model-recover/safe-fs";
 import { resolve } from "node:path";
 import { parseChecksumList, type ChecksumEntry } from "@model-recover/md5-manifest";
 import type { CommandContext } from "./context.js";
 import { recipeFromFolder, UsageError } from "@model-recover/pipeline";
+import { InputFileError, readSmallFile, writeFresh } from "@model-recover/safe-fs";
 import { ExitCode } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
 
@@ -68,8 +67,9 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
 
 async function readList(source: string, context: CommandContext): Promise<string> {
   if (source === "-") return readStdin(context);
-  return readFile(resolve(context.cwd, source), "utf8").catch(() => {
-    throw new UsageError(`${source}: md5 list not found`);
+  // A FIFO or a device given as a list is refused unread (exit 4), never waited on.
+  return readSmallFile(resolve(context.cwd, source), 16 * 1024 * 1024, "md5 list").catch((error: unknown) => {
+    throw error instanceof InputFileError && error.code === "INPUT_MISSING" ? new UsageError(`${source}: md5 list not found`) : error;
   });
 }
 

@@ -58,8 +58,9 @@ async function readConfig(explicit: string | undefined, cwd: string, projectDir:
   const candidates = explicit ? [resolve(cwd, explicit)] : [...new Set([join(cwd, CONFIG_FILE), join(projectDir, CONFIG_FILE)])];
   for (const file of candidates) {
     const text = await readSmallFile(file, MAX_CONFIG_BYTES, "config file").catch((error: unknown) => {
-      if (!(error instanceof InputFileError)) throw error;
-      if (error.code === "INPUT_MISSING" && !explicit) return undefined;
+      // A config that is there but is no regular file (a FIFO, /dev/zero) is bad input, refused unread.
+      if (!(error instanceof InputFileError) || error.code !== "INPUT_MISSING") throw error;
+      if (!explicit) return undefined;
       throw new UsageError(error.message);
     });
     if (text === undefined) continue;

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -90,6 +91,16 @@ describe("checkHfFolder", () => {
       expect(describeProblem(report.problems[0]!)).toContain(description);
       expect(report.ok).toBe(false);
     }
+  });
+
+  it("reports a config.json that is a FIFO or a folder instead of reading it (a FIFO would wait forever)", async () => {
+    const dir = await folderWith(without(recoveredFolder(1), "config.json"));
+    execFileSync("mkfifo", [join(dir, "config.json")]);
+    const fifo = await checkHfFolder(dir);
+    expect(describeProblem(fifo.problems[0]!)).toBe("config.json is a FIFO (named pipe), expected the JSON file as a regular file");
+    await rm(join(dir, "config.json"));
+    await mkdir(join(dir, "config.json"));
+    expect(describeProblem((await checkHfFolder(dir)).problems[0]!)).toBe("config.json is a folder, expected the JSON file as a regular file");
   });
 
   it("refuses an index that names ../x.bin and never looks outside the folder", async () => {

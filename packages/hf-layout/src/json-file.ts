@@ -1,4 +1,7 @@
-import { readFile } from "node:fs/promises";
+import { InputFileError, readSmallFile } from "@model-recover/safe-fs";
+
+/** index.json of the largest models is a few hundred kB; anything this big is not one. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 export type JsonObject = Record<string, unknown>;
 
@@ -12,12 +15,12 @@ export type JsonObjectFile =
 export async function readJsonObjectFile(path: string): Promise<JsonObjectFile> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    // Only a regular file is read: a FIFO under the name would otherwise wait forever for a writer.
+    text = await readSmallFile(path, MAX_JSON_BYTES, "JSON file");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { ok: false, missing: true };
-    if (code === "EISDIR") return { ok: false, missing: false, reason: "is a directory, not a file" };
-    throw error;
+    if (!(error instanceof InputFileError)) throw error;
+    if (error.code === "INPUT_MISSING") return { ok: false, missing: true };
+    return { ok: false, missing: false, reason: error.message.slice(`${path}: `.length) };
   }
   let value: unknown;
   try {

@@ -1,5 +1,7 @@
 import { execFileSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +19,17 @@ describe("inputs are read only when they are regular files", () => {
     execFileSync("mkfifo", [fifo]);
     await expect(openRegularFile(fifo, "base checkpoint")).rejects.toMatchObject({ code: "INPUT_NOT_REGULAR", message: `${fifo}: is a FIFO (named pipe), expected the base checkpoint as a regular file` });
     await expect(readSmallFile(fifo, 100, "config file")).rejects.toMatchObject({ code: "INPUT_NOT_REGULAR" });
+  });
+
+  it("refuses a socket, which cannot even be opened, by what it is", async () => {
+    const socket = join(dir, "base.sock");
+    const server = createServer().listen(socket);
+    await once(server, "listening");
+    try {
+      await expect(openRegularFile(socket, "base checkpoint")).rejects.toMatchObject({ code: "INPUT_NOT_REGULAR", message: `${socket}: is a socket, expected the base checkpoint as a regular file` });
+    } finally {
+      server.close();
+    }
   });
 
   it("refuses a device without reading it (/dev/zero would never end)", async () => {

@@ -60,14 +60,15 @@ export async function readSmallFile(path: string, maxBytes: number, what = "inpu
   const { handle, info } = await openRegularFile(path, what);
   try {
     if (info.size > maxBytes) throw new InputFileError("INPUT_TOO_BIG", path, `${path}: ${info.size} bytes is too big for ${article(what)} (at most ${maxBytes})`);
-    // Read one byte past the limit: a file that grew since the fstat is refused, not read without end.
-    const buffer = Buffer.alloc(maxBytes + 1);
+    // Room for the size fstat gave and one byte more: a file that grew since (still being written)
+    // is refused, never read without end, and a small file costs a small buffer whatever the limit.
+    const buffer = Buffer.alloc(info.size + 1);
     let filled = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
-      if (filled > maxBytes) throw new InputFileError("INPUT_TOO_BIG", path, `${path}: grew past ${maxBytes} bytes while being read; it is too big for ${article(what)}`);
+      if (filled > info.size) throw new InputFileError("INPUT_TOO_BIG", path, `${path}: grew past its ${info.size} bytes while being read; is it still being written?`);
     }
     return buffer.subarray(0, filled).toString("utf8");
   } finally {
@@ -81,7 +82,9 @@ async function explainOpenError(path: string, what: string, error: NodeJS.ErrnoE
     if (link?.isSymbolicLink()) return new InputFileError("INPUT_DANGLING_LINK", path, `${path}: is a symlink to a file that does not exist (a dangling link); point it at the ${what} or pass the file itself`);
     return new InputFileError("INPUT_MISSING", path, `${path}: ${what} not found`);
   }
-  if (error.code === "EISDIR") return new InputFileError("INPUT_NOT_REGULAR", path, `${path}: is a folder, expected the ${what} as a regular file`);
+  // A socket cannot be opened at all (ENXIO); what it is says more than the error code.
+  const info = await stat(path).catch(() => undefined);
+  if (info && !info.isFile()) return new InputFileError("INPUT_NOT_REGULAR", path, `${path}: is ${describeKind(info)}, expected the ${what} as a regular file`);
   if (error.code === "ELOOP") return new InputFileError("INPUT_UNREADABLE", path, `${path}: is a symlink loop; point it at the ${what}`);
   return new InputFileError("INPUT_UNREADABLE", path, `${path}: cannot read the ${what} (${error.code ?? error.message})`);
 }

@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { checkPlainFileName } from "@model-recover/hf-layout";
+import { readSmallFile } from "@model-recover/safe-fs";
 import type { KnownOutput, LoadedRecipe, RecoverSummary } from "@model-recover/pipeline";
 
 /**
@@ -24,7 +24,7 @@ export function receiptOf(summary: RecoverSummary): SuccessReceipt {
  * `../x.json` never leads a write out of the output folder). Undefined when it is not a success.
  */
 export async function readKnownOutputs(file: string, loaded: LoadedRecipe): Promise<Map<string, KnownOutput> | undefined> {
-  const value: unknown = await readFile(file, "utf8").then(JSON.parse, () => undefined).catch(() => undefined);
+  const value: unknown = await readSmallFile(file, 32 * 1024 * 1024, "cached receipt").then(JSON.parse, () => undefined).catch(() => undefined);
   const receipt = value as SuccessReceipt | undefined;
   if (receipt?.ok !== true || receipt.recipe !== loaded.recipe.name || !Array.isArray(receipt.files)) return undefined;
   const names = new Set(loaded.recipe.files.map((f) => f.name));

@@ -1,8 +1,8 @@
 import { constants } from "node:fs";
-import { chmod, copyFile, link, lstat, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { chmod, copyFile, link, lstat, mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { hashFile } from "@model-recover/md5-manifest";
-import { type FileIdentity, identityOf, isFileIdentity, regularFileIdentity, sameIdentity, writeFresh } from "@model-recover/safe-fs";
+import { type FileIdentity, identityOf, isFileIdentity, readSmallFile, regularFileIdentity, sameIdentity, writeFresh } from "@model-recover/safe-fs";
 
 /**
  * Verified outputs by sha256, so a cached recovery can be put back without any XOR work. An entry is
@@ -91,6 +91,6 @@ async function place(source: string, temp: string, sha256: string): Promise<File
 }
 
 async function readIdentity(path: string): Promise<FileIdentity | undefined> {
-  const value: unknown = await readFile(path, "utf8").then(JSON.parse, () => undefined).catch(() => undefined);
+  const value: unknown = await readSmallFile(path, 4096, "store identity").then(JSON.parse, () => undefined).catch(() => undefined);
   return isFileIdentity(value) ? value : undefined;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { constants } from "node:fs";
 import { copyFile, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { createGzip } from "node:zlib";
 import { openRegularFile } from "@model-recover/safe-fs";
 import { InputError } from "../errors.js";
@@ -31,7 +31,7 @@ export async function encryptFile(plainPath: string, name: string, key: KeySourc
   const plain = await hashFile(plainPath, ["sha256", "md5"]);
   const sha256 = plain.sha256!;
   const encName = pipeline.encryptedName.replace("{name}", name).replace("{sha256}", sha256);
-  const output = await TempOutput.create(packTempPath(outDir, encName), join(outDir, encName));
+  const output = await TempOutput.create(packTempPath(outDir), join(outDir, encName));
   try {
     const encHasher = new MultiHasher(["md5"]);
     const headerBytes = pipeline.header === "sha256" ? 32 : 0;
@@ -97,17 +97,17 @@ function payloadSink(pipeline: PipelineDefinition, output: TempOutput, headerByt
 
 /**
  * pack's temporary names: hidden, so no output of pack (its files are never hidden) can have one,
- * and unique to the run.
+ * unique to the run, and of a fixed length, so a long output name never makes one too long.
  */
-function packTempPath(outDir: string, name: string): string {
-  return join(outDir, `.${name}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+function packTempPath(outDir: string): string {
+  return join(outDir, `.model-recover-pack.${process.pid}.${randomBytes(8).toString("hex")}.tmp`);
 }
 
 /** Copy a file that travels in clear to `target` as a new file (never through a link there), with its md5. */
 export async function copyFresh(source: string, target: string): Promise<{ md5: string; bytes: number }> {
   const { handle } = await openRegularFile(source, "model file");
   await handle.close();
-  const temp = packTempPath(dirname(target), basename(target));
+  const temp = packTempPath(dirname(target));
   try {
     await copyFile(source, temp, constants.COPYFILE_EXCL);
     const { md5, bytes } = await hashFile(temp, ["md5"]);

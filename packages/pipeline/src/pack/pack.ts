@@ -8,7 +8,7 @@ import { explainWriteError, InputError, RecipeError, UsageError, VerificationErr
 import { resolveRecipe, validateRecipe } from "../recipe/load-recipe.js";
 import { loadPipeline, type PipelineDefinition } from "../recipe/pipelines.js";
 import { recipeNameProblem } from "../recipe/validate.js";
-import { refuseOverlaps } from "../recover/overlaps.js";
+import { linkedFolders, refuseOverlaps } from "../recover/overlaps.js";
 import type { BaseCheckpoint, Recipe, RecipeFile } from "../recipe/types.js";
 import { recover } from "../recover/recover.js";
 import { copyFresh, encryptFile } from "./encrypt-file.js";
@@ -65,10 +65,12 @@ async function pack(options: PackOptions): Promise<PackResult> {
   const clear = new Set(options.clear ?? []);
   const names = await listModelFiles(modelDir);
   for (const wanted of clear) if (!names.includes(wanted)) throw new InputError("ENC_MISSING", `${join(modelDir, wanted)}: named with --clear but not in the model folder`);
-  const inputs = [
-    { path: modelDir, what: "model folder (--model)" },
-    { path: options.basePath, what: "base (--base)" },
-  ];
+  refuseLongPayloadNames(modelDir, names.filter((n) => !clear.has(n)), pipeline);
+  const linked = names.flatMap((fileName) => [
+    { path: join(modelDir, fileName), what: `folder that ${fileName} in the model folder (--model) links into` },
+    ...(pipeline.key.material === "base-folder" ? [{ path: join(options.basePath, fileName), what: `folder that ${fileName} in the base (--base) links into` }] : []),
+  ]);
+  const inputs = [{ path: modelDir, what: "model folder (--model)" }, { path: options.basePath, what: "base (--base)" }, ...(await linkedFolders(linked))];
   await refuseOverlaps(outDir, inputs, "release folder (--out)");
   if (options.recipePath) await refuseOverlaps(options.recipePath, inputs, "recipe file (--recipe)");
   await makeFolder(outDir).catch((error: NodeJS.ErrnoException) => {
@@ -138,13 +140,27 @@ async function listModelFiles(modelDir: string): Promise<string[]> {
   return names.sort();
 }
 
+/** ext4, APFS and NTFS take names of at most 255 bytes; a payload's name adds `.<sha256>.enc` (spec §1). */
+const MAX_NAME_BYTES = 255;
+
+function refuseLongPayloadNames(modelDir: string, names: string[], pipeline: PipelineDefinition): void {
+  const added = Buffer.byteLength(pipeline.encryptedName.replace("{name}", "").replace("{sha256}", "0".repeat(64)));
+  for (const name of names) {
+    const bytes = Buffer.byteLength(name) + added;
+    if (bytes > MAX_NAME_BYTES) {
+      throw new InputError("ENC_NAME", `${join(modelDir, name)}: its payload would be named ${pipeline.encryptedName.replace("{name}", "<name>").replace("{sha256}", "<sha256>")} in ${bytes} bytes, more than the ${MAX_NAME_BYTES} a file name may have; rename it to at most ${MAX_NAME_BYTES - added} bytes`);
+    }
+  }
+}
+
 /** The base as the recipe will describe it, hashed from the file or folder packed against. */
 async function describeBase(pipeline: PipelineDefinition, options: PackOptions): Promise<BaseCheckpoint> {
   const title = options.baseTitle ?? basename(options.basePath);
   if (pipeline.key.material === "base-folder") {
-    const names = (await readdir(options.basePath, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
     const files = [];
-    for (const fileName of names) {
+    // Links are followed: a converted base is often links into a shared copy.
+    for (const fileName of (await readdir(options.basePath)).sort()) {
+      if (!(await stat(join(options.basePath, fileName)).catch(() => undefined))?.isFile()) continue;
       const { md5, bytes } = await hashFile(join(options.basePath, fileName), ["md5"]);
       files.push({ name: fileName, md5: md5!, size: bytes });
     }

@@ -95,8 +95,13 @@ async function listFiles(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { withFileTypes: true }).catch(() => {
     throw new InputError("ENC_FOLDER_MISSING", `${folder}: folder not found; pass the downloaded release folder`);
   });
-  // Hidden files (.gitattributes, .git) are never part of a release.
-  return entries.filter((e) => e.isFile() && !e.name.startsWith(".")).map((e) => e.name).sort();
+  // Hidden files (.gitattributes, .git) are never part of a release; links are followed (a Hugging
+  // Face cache snapshot is all links into blobs/).
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (!entry.name.startsWith(".") && (await stat(join(folder, entry.name)).catch(() => undefined))?.isFile()) names.push(entry.name);
+  }
+  return names.sort();
 }
 
 async function expectMd5(path: string, published: string): Promise<void> {

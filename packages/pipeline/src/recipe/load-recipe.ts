@@ -23,8 +23,11 @@ export async function recipeNames(manifestsDir = bundledManifestsDir): Promise<s
     .sort();
 }
 
-/** Recipes are small; anything bigger is not a recipe (and is not read into memory whole). */
-const MAX_RECIPE_BYTES = 1024 * 1024;
+/**
+ * Anything bigger is not a recipe (and is not read into memory whole). The schema's 10,000 entries,
+ * as pack writes them with 255-byte names and every hash, take about 5 MB.
+ */
+const MAX_RECIPE_BYTES = 16 * 1024 * 1024;
 
 /** `<recipe>` is a name under manifests/ (`belle-13b-2m`) or a path to a recipe file. */
 export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: string; cwd?: string } = {}): Promise<LoadedRecipe> {
@@ -70,7 +73,8 @@ function parseJson(file: string, text: string): unknown {
  */
 export function validateRecipe(file: string, value: unknown): Recipe {
   const problems = schemaProblems(file, value);
-  if (problems) throw new RecipeError(file, problems.slice(0, 5).join("\n") + (problems.length > 5 ? `\n(${problems.length - 5} more)` : ""));
+  // One line, like every error: the first problems in full, the file named once.
+  if (problems) throw new RecipeError(file, problems.slice(0, 5).map((p, i) => (i === 0 ? p : p.replace(`${file}: `, ""))).join("; ") + (problems.length > 5 ? `; and ${problems.length - 5} more` : ""));
   const recipe = value as Recipe;
   const seen = new Map<string, string>([[collisionKey(STATE_DIR), STATE_DIR]]);
   recipe.files.forEach((entry, index) => {

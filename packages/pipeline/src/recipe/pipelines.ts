@@ -40,17 +40,18 @@ export function loadPipeline(name: string, recipeFile: string): Promise<Pipeline
 
 async function read(name: string, recipeFile: string): Promise<PipelineDefinition> {
   const file = `pipelines/${name}.json`;
-  const text = await readFile(`${pipelinesDir}${name}.json`, "utf8").catch(async () => {
-    throw new RecipeError(recipeFile, `${recipeFile}: /pipeline: "${name}" is not a pipeline in pipelines/ (known: ${(await pipelineNames()).join(", ")})`);
-  });
+  // Only a definition the folder lists: `pack --format` is argv, and `package` or `../x` are no pipelines.
+  const known = await pipelineNames();
+  if (!known.includes(name)) throw new RecipeError(recipeFile, `${recipeFile}: /pipeline: ${JSON.stringify(name)} is not a pipeline in pipelines/ (known: ${known.join(", ")})`);
+  const text = await readFile(`${pipelinesDir}${name}.json`, "utf8");
   const value = JSON.parse(text) as unknown;
   const problems = schemaProblems(file, value, "pipeline");
   if (problems) throw new RecipeError(file, problems.join("\n"));
   return value as PipelineDefinition;
 }
 
-/** The pipelines there are: every definition in pipelines/ but the schema. */
+/** The pipelines there are: every definition in pipelines/ but the schema and the data package's package.json. */
 export async function pipelineNames(): Promise<string[]> {
   const names = await readdir(pipelinesDir);
-  return names.filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json")).map((n) => n.slice(0, -".json".length)).sort();
+  return names.filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json") && n !== "package.json").map((n) => n.slice(0, -".json".length)).sort();
 }

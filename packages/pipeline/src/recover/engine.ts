@@ -3,6 +3,7 @@ import { PublishError, type FileIdentity } from "@model-recover/safe-fs";
 import { KEY_CHUNK_BYTES, XorKernel } from "@model-recover/xor-core";
 import { explainWriteError, InterruptedError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
+import { eachWithLimit } from "./each-with-limit.js";
 import { FileJob } from "./file-job.js";
 import { KeyCache } from "./key-cache.js";
 import type { KeyProvider } from "./keys.js";
@@ -118,7 +119,9 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
   try {
     const digests = await job.settle();
     await options.keys.release(job.task);
-    const checks = await verifyDigests(job.task, digests, options.loaded, options.keys);
+    const checks = await verifyDigests(job.task, digests, options.loaded, options.keys).catch((error: unknown) => {
+      throw job.resumeFrom > 0 && error instanceof VerificationError ? resumedFailure(error, job, options.folder) : error;
+    });
     const identity = await job.output!.publish(job.task.outputBytes);
     outcome = { ok: true, file: { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks }, identity };
   } catch (error) {
@@ -131,10 +134,11 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
   await options.onFinished(job.task, outcome);
 }
 
-async function eachWithLimit<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await run(items[next++]!);
-  });
-  await Promise.all(lanes);
+/**
+ * A resumed file is hashed from what an earlier run left on disk (never recomputed), so bytes changed
+ * there since make it fail too: the blame may be wrong, and running again starts the file over
+ * (its temporary file and record are removed with this failure).
+ */
+function resumedFailure(error: VerificationError, job: FileJob, folder: OutputFolder): VerificationError {
+  return new VerificationError(error.file, `${error.message} (it continued from ${job.resumeFrom} bytes an earlier run left in ${folder.stateDir}; if those were changed since, run again: it starts over)`);
 }

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { access, link, lstat, readdir, readFile, rm, stat } from "node:fs/promises";
+import { access, link, lstat, readdir, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
-import { isWriteFreshTemp, makeFolder, writeFresh } from "@model-recover/safe-fs";
+import { isWriteFreshTemp, makeFolder, readSmallFile, writeFresh } from "@model-recover/safe-fs";
+import { KEY_CHUNK_BYTES } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
 import type { FileTask } from "./plan.js";
 
@@ -95,7 +96,7 @@ export class OutputFolder {
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        const holder = await readFile(path, "utf8").then((t) => JSON.parse(t) as { pid: number; host: string; started: string }).catch(() => undefined);
+        const holder = await readState<{ pid: number; host: string; started: string }>(path);
         if (holder && holder.host !== hostname()) {
           // A run on another machine (a shared file system) cannot be checked from here.
           throw new InputError("OUT_BUSY", `${this.dir}: a model-recover on ${holder.host} (pid ${holder.pid}, started ${holder.started}) holds this folder; wait for it, or remove ${path} if that run is gone`);
@@ -121,10 +122,14 @@ export class OutputFolder {
     await rm(join(this.stateDir, "lock"), { force: true });
   }
 
-  /** How far `task` may continue from: the durable bytes of its temporary output, if made from the same inputs. */
+  /**
+   * How far `task` may continue from: the durable bytes of its temporary output, if made from the same
+   * inputs. A record is read as untrusted: one this code would not have written (another name, a
+   * point off a chunk boundary, past the file or the output) means starting over.
+   */
   async resumePoint(task: FileTask, inputs: string): Promise<number> {
-    const record = await readFile(this.recordPath(task.entry.name), "utf8").then((t) => JSON.parse(t) as PartialRecord).catch(() => undefined);
-    if (!record || record.inputs !== inputs || record.name !== task.entry.name || !Number.isSafeInteger(record.durableBytes)) return 0;
+    const record = await readState<PartialRecord>(this.recordPath(task.entry.name));
+    if (!record || record.inputs !== inputs || record.name !== task.entry.name || !Number.isSafeInteger(record.durableBytes) || record.durableBytes % KEY_CHUNK_BYTES !== 0) return 0;
     const temp = await lstat(this.partialPath(task.entry.name)).catch(() => undefined);
     return temp?.isFile() && record.durableBytes >= 0 && temp.size >= record.durableBytes && record.durableBytes <= task.outputBytes ? record.durableBytes : 0;
   }
@@ -155,6 +160,14 @@ export class OutputFolder {
   private recordPath(name: string): string {
     return join(this.partialDir, `${stateId(name)}.json`);
   }
+}
+
+/**
+ * A small state file (the lock, a resume record) as JSON, or undefined when it is anything else: read
+ * only as a regular file, so a FIFO planted under its name cannot hang the run, nor a huge file fill memory.
+ */
+async function readState<T>(path: string): Promise<T | undefined> {
+  return readSmallFile(path, 64 * 1024, "state file").then((text) => JSON.parse(text) as T, () => undefined).catch(() => undefined);
 }
 
 /** The identity of a task's inputs: a resumed file must come from the very same download and base. */

@@ -3,10 +3,13 @@ import { join } from "node:path";
 import { parseEncFileName } from "@model-recover/hf-layout";
 import { describeKind, openRegularFile } from "@model-recover/safe-fs";
 import { InputError } from "../errors.js";
+import { eachWithLimit } from "./each-with-limit.js";
 import type { PipelineDefinition } from "../recipe/pipelines.js";
 import { isEncrypted, type LoadedRecipe, type RecipeFile } from "../recipe/types.js";
 
 const HEADER_BYTES = { sha256: 32, none: 0 } as const;
+/** File system calls in flight while planning (see eachWithLimit). */
+const IO_LANES = 16;
 
 /** One output file: decrypted from its payload, or copied (clear files, payloads with no key). */
 export interface FileTask {
@@ -58,7 +61,7 @@ export async function planRecovery({ recipe, pipeline }: LoadedRecipe, encDir: s
     throw new InputError("ENC_MISSING", `${encDir}: ${missing.length} of ${recipe.files.filter(isEncrypted).length} encrypted files missing: ${shown}; download them again (git lfs pull) or pass the right --enc folder`);
   }
   // A gzipped payload's size says nothing of the recovered size.
-  if (pipeline.payload !== "gzip") for (const task of tasks) await checkSize(task);
+  if (pipeline.payload !== "gzip") await eachWithLimit(tasks, IO_LANES, checkSize);
   const extras = [...present.keys()].filter((name) => !claimed.has(name)).sort();
   return { tasks, absentClearFiles, extras, totalOutputBytes: tasks.reduce((sum, t) => sum + t.outputBytes, 0) };
 }
@@ -107,18 +110,15 @@ async function listReleaseFolder(encDir: string): Promise<Map<string, number | s
     const what = error.code === "ENOTDIR" ? "is a file, expected the downloaded release folder" : "folder not found";
     throw new InputError("ENC_FOLDER_MISSING", `${encDir}: ${what}; pass --enc <folder with the encrypted files>`);
   });
-  const sizes = new Map<string, number | string>();
-  for (const entry of entries) {
-    if (entry.isDirectory()) continue;
-    if (entry.isFile()) {
-      sizes.set(entry.name, (await stat(join(encDir, entry.name))).size);
-      continue;
-    }
+  const found = new Map<string, number | string>();
+  await eachWithLimit(entries, IO_LANES, async (entry) => {
+    if (entry.isDirectory()) return;
     const target = await stat(join(encDir, entry.name)).catch(() => undefined);
-    if (target?.isFile()) sizes.set(entry.name, target.size);
-    else if (!target?.isDirectory()) sizes.set(entry.name, target ? `is ${describeKind(target)}, not a file` : "is a symlink to a file that does not exist (a dangling link)");
-  }
-  return sizes;
+    if (target?.isFile()) found.set(entry.name, target.size);
+    else if (!target?.isDirectory()) found.set(entry.name, target ? `is ${describeKind(target)}, not a file` : "is a symlink to a file that does not exist (a dangling link)");
+  });
+  // In the folder's order, whatever order the lanes finished in.
+  return new Map(entries.flatMap((e) => (found.has(e.name) ? [[e.name, found.get(e.name)!] as const] : [])));
 }
 
 async function checkSize(task: FileTask): Promise<void> {

@@ -1,7 +1,7 @@
-import { lstat, readFile } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { checkPlainFileName } from "@model-recover/hf-layout";
-import { type FileIdentity, identityOf, isFileIdentity, sameIdentity, writeFresh } from "@model-recover/safe-fs";
+import { type FileIdentity, identityOf, isFileIdentity, readSmallFile, sameIdentity, writeFresh } from "@model-recover/safe-fs";
 import { STATE_DIR } from "./output-folder.js";
 
 /** What was verified about one output file, and the identity that says it has not changed since. */
@@ -14,6 +14,10 @@ export interface Receipt {
 }
 
 const RECEIPT_FILE = "receipts.json";
+/** 10,000 receipts with 255-byte names take about 5 MB. */
+const MAX_RECEIPTS_BYTES = 32 * 1024 * 1024;
+/** How often receipts are saved while files are recorded. */
+const SAVE_EVERY_MS = 1000;
 
 /**
  * Receipts let a re-run skip outputs that already verified without re-hashing gigabytes: like git's
@@ -22,8 +26,11 @@ const RECEIPT_FILE = "receipts.json";
  * plain file name, or whose fields are not what this code writes, is ignored.
  */
 export class ReceiptBook {
-  private saving: Promise<void> = Promise.resolve();
-  private dirty = false;
+  /** Saves, one after another; the first that failed is reported by `flush`. */
+  private writing: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private timer: NodeJS.Timeout | undefined;
+  private lastSaved = 0;
 
   private constructor(
     private readonly outDir: string,
@@ -31,7 +38,8 @@ export class ReceiptBook {
   ) {}
 
   static async open(outDir: string): Promise<ReceiptBook> {
-    const text = await readFile(join(outDir, STATE_DIR, RECEIPT_FILE), "utf8").catch(() => "[]");
+    // Only ever a regular file of a sane size: a FIFO or a huge file planted there costs a re-verification, not a hang.
+    const text = await readSmallFile(join(outDir, STATE_DIR, RECEIPT_FILE), MAX_RECEIPTS_BYTES, "receipt file").catch(() => "[]");
     let list: Receipt[] = [];
     try {
       const parsed: unknown = JSON.parse(text);
@@ -55,17 +63,32 @@ export class ReceiptBook {
     const info = await lstat(join(this.outDir, name));
     const receipt: Receipt = { name, identity: identityOf(info), sha256: digests.sha256 ?? "", ...(digests.md5 ? { md5: digests.md5 } : {}) };
     this.receipts.set(name, receipt);
-    this.dirty = true;
-    // Files finish concurrently: one save at a time, each writing everything recorded so far, and
-    // a save with nothing new skipped, so 10,000 small files do not mean 10,000 rewrites.
-    this.saving = this.saving.catch(() => undefined).then(() => (this.dirty ? this.save() : undefined));
-    await this.saving;
+    this.timer ??= setTimeout(() => void this.save(), Math.max(0, this.lastSaved + SAVE_EVERY_MS - Date.now()));
     return receipt;
   }
 
-  private async save(): Promise<void> {
-    this.dirty = false;
-    await writeFresh(join(this.outDir, STATE_DIR, RECEIPT_FILE), `${JSON.stringify([...this.receipts.values()], null, 1)}\n`);
+  /** Write everything recorded now, and wait for it; throws what a save met (a full disk). */
+  async flush(): Promise<void> {
+    await (this.timer ? this.save() : this.writing);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * A save rewrites every receipt, so it happens at most once a second however fast files are
+   * recorded (10,000 small outputs adopted one by one would otherwise mean 10,000 rewrites of the
+   * whole list, quadratic), and once more at `flush`. A receipt lost to a crash costs a re-hash.
+   */
+  private save(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lastSaved = Date.now();
+    const text = `${JSON.stringify([...this.receipts.values()], null, 1)}\n`;
+    this.writing = this.writing
+      .then(() => writeFresh(join(this.outDir, STATE_DIR, RECEIPT_FILE), text))
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      });
+    return this.writing;
   }
 }
 

@@ -13,7 +13,7 @@ import { type KnownOutput, settleExistingOutputs } from "./existing-outputs.js";
 import { OutputStore } from "../cache/output-store.js";
 import { inputsIdentity, OutputFolder } from "./output-folder.js";
 import { ReceiptBook } from "./receipts.js";
-import { refuseOverlaps } from "./overlaps.js";
+import { inputPlaces, refuseOverlaps } from "./overlaps.js";
 import { recoverTogether, type FileOutcome } from "./engine.js";
 import type { VerifyMode } from "./verify.js";
 
@@ -54,7 +54,8 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
   const { recipe } = loaded;
   const plan = await planRecovery(loaded, encDir);
   const base = await resolveBasePath(loaded, basePath);
-  await refuseOverlaps(outDir, [...(scratchInsideRelease ? [] : [{ path: encDir, what: "release folder (--enc)" }]), { path: base, what: "base (--base)" }]);
+  // pack's round trip recovers into a scratch folder inside the release it reads, on purpose.
+  await refuseOverlaps(outDir, scratchInsideRelease ? [{ path: base, what: "base (--base)" }] : await inputPlaces(loaded, plan.tasks, encDir, base));
   // The base is checked before the output folder is touched: a wrong base creates nothing.
   const keys = await KeyProvider.open(loaded, base);
   const cleanups: (() => Promise<void>)[] = [];
@@ -91,6 +92,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
       onBytes: (task, bytesDone) => onEvent({ type: "file-progress", name: task.entry.name, bytesDone, bytes: task.outputBytes }),
       onFinished: recordOutcome({ results, receipts, onEvent, store, outDir }),
     });
+    await receipts.flush();
     const files = plan.tasks.map((t) => results.get(t.entry.name)!);
     // The layout check can only warn: every file already verified against its header or card.
     const folderProblems = checkFolder ? await folderCheck(outDir, files) : [];
@@ -101,7 +103,8 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
     throw explainWriteError(error, outDir);
   } finally {
     await keys.close();
-    for (const cleanup of cleanups) await cleanup();
+    // Last made, first undone: the lock is released after everything else.
+    for (const cleanup of cleanups.reverse()) await cleanup();
   }
 }
 
@@ -133,6 +136,8 @@ async function prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, clea
     cleanups.push(gunzipped.cleanup);
   }
   const receipts = await ReceiptBook.open(outDir);
+  // A run that fails still keeps the receipts of what it verified, saved before the lock goes.
+  cleanups.push(() => receipts.flush().catch(() => undefined));
   const reused = await settleExistingOutputs(plan.tasks, { folder, receipts, mode: verify, onEvent, ...(store ? { store } : {}), ...(known ? { known } : {}) });
   // A run killed between publishing a file and forgetting its progress leaves both behind.
   for (const name of reused.keys()) await folder.dropPartial(name);
