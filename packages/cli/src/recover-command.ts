@@ -16,6 +16,8 @@ export const recoverSpec: CommandSpec = {
     enc: { type: "string", value: "<folder>", env: "MODEL_RECOVER_ENC", description: "the downloaded release folder (*-enc) holding the encrypted files" },
     out: { type: "string", value: "<folder>", env: "MODEL_RECOVER_OUT", description: "where the recovered model goes (default: out/<recipe>); it must not overlap --enc or --base" },
     verify: { type: "string", value: "<mode>", default: "full", description: "full: each file's header sha256 and the card's md5; sha256: the header's sha256 alone, skipping the md5 pass (faster)" },
+    to: { type: "string", value: "<format>", default: "bin", description: "bin: the files as published; safetensors: each pytorch_model*.bin converted in the same pass to model-*.safetensors, with model.safetensors.index.json (the .bin bytes are still verified first)" },
+    "keep-bin": { type: "boolean", description: "with --to safetensors, also keep the .bin files and their index" },
     store: { type: "string", value: "<dir>", env: "MODEL_RECOVER_STORE", description: "also keep verified outputs in this content store (read-only hard links), from which pnpm recover puts a cached recovery back" },
     config: { type: "string", value: "<file>", env: "MODEL_RECOVER_CONFIG", description: 'local settings, {"base", "enc", "out", "recipes": {"<name>": {...}}} (default: model-recover.config.json here or at the repository root)' },
     help: { type: "boolean", short: "h", description: "show this help" },
@@ -32,9 +34,12 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   }
   const verify = values.verify as string;
   if (verify !== "full" && verify !== "sha256") throw new UsageError(`--verify ${printable(verify)}: expected full or sha256`);
+  const to = values.to as string;
+  if (to !== "bin" && to !== "safetensors") throw new UsageError(`--to ${printable(to)}: expected bin or safetensors`);
+  if (values["keep-bin"] && to !== "safetensors") throw new UsageError("--keep-bin goes with --to safetensors");
   if (positionals.length !== 1) throw new UsageError(`expected one recipe, found ${positionals.length}: model-recover recover <recipe> (try --help)`);
   const flags = values as unknown as RecoverFlags;
-  const summary = await recoverRecipe(positionals[0]!, { ...flags, verify }, context);
+  const summary = await recoverRecipe(positionals[0]!, { ...flags, verify, to, keepBin: values["keep-bin"] === true }, context);
   context.hooks?.onSummary?.(summary);
   return ExitCode.ok;
 }
@@ -46,6 +51,8 @@ interface RecoverFlags {
   config?: string;
   store?: string;
   verify: VerifyMode;
+  to: "bin" | "safetensors";
+  keepBin: boolean;
 }
 
 async function recoverRecipe(recipeName: string, flags: RecoverFlags, context: CommandContext): Promise<RecoverSummary> {
@@ -62,6 +69,8 @@ async function recoverRecipe(recipeName: string, flags: RecoverFlags, context: C
     outDir: paths.out,
     onEvent: createProgress(context.stderr),
     verify: flags.verify,
+    to: flags.to,
+    keepBin: flags.keepBin,
     ...(context.signal ? { signal: context.signal } : {}),
     ...(store ? { store } : {}),
     ...(hooks.beforeWork ? { beforeWork: hooks.beforeWork } : {}),

@@ -8,12 +8,13 @@ export function formatSummary(summary: RecoverSummary, recipe: Recipe, outDir: s
     if (f.status === "failed") return [printable(f.name), formatBytes(f.bytes), "-", "FAILED"];
     const checks = f.file.checks.map((c) => CHECK_WORDS[c]).join(" + ") || "no published hash to check";
     const from = f.restored ? ", from the output store" : f.reused ? ", from an earlier run" : "";
+    if (f.file.from) return [printable(f.file.name), formatBytes(f.file.bytes), "-", `converted from ${printable(f.file.from)}, verified (${checks})${from}`];
     return [printable(f.file.name), formatBytes(f.file.bytes), f.file.md5 ?? "(md5 not computed)", `verified (${checks})${from}`];
   });
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join("  "));
   for (const name of summary.absentClearFiles) lines.push(`${printable(name)}: not in the release folder, not copied (not needed to load the model)`);
-  const noMd5 = summary.files.flatMap((f) => (f.status === "verified" && !f.file.checks.includes("card-md5") ? [f.file.name] : []));
+  const noMd5 = summary.files.flatMap((f) => (f.status === "verified" && !f.file.from && !f.file.checks.includes("card-md5") ? [f.file.name] : []));
   if (noMd5.length > 0) lines.push(`not checked against a card md5 (${summary.verify === "sha256" ? "--verify sha256, or the card publishes none" : "the card publishes none"}): ${noMd5.map(printable).join(", ")}`);
   // The layout check warns; it never fails files that verified against their header or card.
   for (const problem of summary.folderProblems) lines.push(`warning: the folder is not a complete Hugging Face model: ${printable(problem)}`);

@@ -54,6 +54,7 @@ export type InputErrorCode =
   | "OUT_BUSY"
   | "OUT_OVERLAPS"
   | "MODEL_CHANGED"
+  | "CONVERT_FAILED"
   | "BASE_CHANGED"
   | "MODEL_NOT_FOLDER"
   | "MODEL_INCONSISTENT"

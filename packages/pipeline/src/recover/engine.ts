@@ -1,10 +1,11 @@
 import { HashPool } from "@model-recover/md5-manifest";
-import { PublishError, type FileIdentity } from "@model-recover/safe-fs";
+import { PublishError } from "@model-recover/safe-fs";
 import { KEY_CHUNK_BYTES, XorKernel } from "@model-recover/xor-core";
 import { explainWriteError, InterruptedError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { eachWithLimit } from "./each-with-limit.js";
 import { FileJob } from "./file-job.js";
+import { type PublishedOutput, publishOutputs } from "./publish-outputs.js";
 import { KeyCache } from "./key-cache.js";
 import type { KeyProvider } from "./keys.js";
 import type { OutputFolder } from "./output-folder.js";
@@ -32,7 +33,7 @@ const keyBuffersFor = (loaded: LoadedRecipe) => (loaded.pipeline.key.material ==
  */
 const CHECKPOINT_CHUNKS = Math.max(1, Math.round(Number(process.env.MODEL_RECOVER_CHECKPOINT_MB ?? 320) / 10));
 
-export type FileOutcome = { ok: true; file: VerifiedFile; identity: FileIdentity } | { ok: false; error: unknown };
+export type FileOutcome = { ok: true; outputs: PublishedOutput[] } | { ok: false; error: unknown };
 
 export interface EngineOptions {
   loaded: LoadedRecipe;
@@ -122,10 +123,11 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
     const checks = await verifyDigests(job.task, digests, options.loaded, options.keys).catch((error: unknown) => {
       throw job.resumeFrom > 0 && error instanceof VerificationError ? resumedFailure(error, job, options.folder) : error;
     });
-    const identity = await job.output!.publish(job.task.outputBytes);
-    outcome = { ok: true, file: { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks }, identity };
+    const source = { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks };
+    outcome = { ok: true, outputs: await publishOutputs(job, source, options.folder) };
   } catch (error) {
     await job.output?.discard();
+    await job.converted?.discard();
     // Another program swapped or grew the temporary file: what would be published is not what was hashed.
     const failure = error instanceof PublishError ? new VerificationError(job.task.entry.name, `${job.task.entry.name} did not verify: ${error.message}`) : error;
     outcome = { ok: false, error: explainWriteError(failure, options.folder.dir) };

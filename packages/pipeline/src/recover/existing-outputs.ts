@@ -5,6 +5,7 @@ import { identityOf, regularFileIdentity, sameIdentity } from "@model-recover/sa
 import type { OutputStore } from "../cache/output-store.js";
 import { InputError } from "../errors.js";
 import type { OutputFolder } from "./output-folder.js";
+import { outputNames } from "./to-safetensors.js";
 import type { FileStatus, RecoverEvent } from "./events.js";
 import type { FileTask } from "./plan.js";
 import type { ReceiptBook } from "./receipts.js";
@@ -34,21 +35,25 @@ export interface SettleContext {
  * unverified file is left under a final name whatever this run does. Then, where an earlier run's
  * receipt is known, missing files are put back from the output store, without XOR work.
  */
-export async function settleExistingOutputs(tasks: FileTask[], context: SettleContext): Promise<Map<string, FileStatus>> {
-  const verified = new Map<string, FileStatus>();
+export async function settleExistingOutputs(tasks: FileTask[], context: SettleContext): Promise<Map<string, FileStatus[]>> {
+  const verified = new Map<string, FileStatus[]>();
   for (const task of tasks) {
+    if (task.convert) {
+      const statuses = await settleConverted(task, context);
+      if (statuses) verified.set(task.entry.name, statuses);
+      continue;
+    }
     const status = (await settleOne(task, context)) ?? (await restoreFromStore(task, context));
-    if (status) verified.set(task.entry.name, status);
+    if (status) verified.set(task.entry.name, [status]);
   }
   return verified;
 }
 
 async function settleOne(task: FileTask, { folder, receipts, mode, onEvent }: SettleContext): Promise<FileStatus | undefined> {
   const name = task.entry.name;
-  const path = join(folder.dir, name);
-  const info = await lstat(path).catch(() => undefined);
+  const info = await existing(folder, name);
   if (!info) return undefined;
-  if (info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is a folder where ${name} goes; move it away or pass another --out`);
+  const path = join(folder.dir, name);
   const receipt = info.isFile() ? await receipts.current(name) : undefined;
   if (receipt && receipt.identity.size === task.outputBytes && verifies(task, receipt, mode)) return reused(task, mode, receipt, receipt.identity.size);
   if (info.isFile() && info.size === task.outputBytes && canVerify(task)) {
@@ -60,10 +65,46 @@ async function settleOne(task: FileTask, { folder, receipts, mode, onEvent }: Se
       return reused(task, mode, digests, info.size);
     }
   }
-  // Never followed: a symlink planted under a final name is removed, not written through.
-  await rm(path, { force: true });
-  onEvent({ type: "unverified-removed", name });
+  await removeUnverified(folder, name, onEvent);
   return undefined;
+}
+
+/**
+ * A task with a converted output (--to safetensors) is reused only when every file it publishes is
+ * there and a receipt vouches for it: a converted file has no published hash of its own, so one
+ * without a receipt that names the verified file it was made from is never adopted.
+ */
+async function settleConverted(task: FileTask, context: SettleContext): Promise<FileStatus[] | undefined> {
+  const { folder, receipts, mode, onEvent } = context;
+  const statuses: FileStatus[] = [];
+  for (const name of outputNames(task)) {
+    if (name === task.entry.name) {
+      const status = await settleOne(task, context);
+      if (status) statuses.push(status);
+      continue;
+    }
+    const info = await existing(folder, name);
+    if (!info) continue;
+    const receipt = info.isFile() ? await receipts.current(name) : undefined;
+    if (receipt?.from?.name === task.entry.name && verifies(task, receipt.from, mode)) {
+      statuses.push({ status: "verified", file: { name, bytes: receipt.identity.size, checks: checksFor(task, mode), from: task.entry.name }, reused: true });
+    } else await removeUnverified(folder, name, onEvent);
+  }
+  return statuses.length === outputNames(task).length ? statuses : undefined;
+}
+
+/** What sits under an output's final name; a folder there is the user's to move. */
+async function existing(folder: OutputFolder, name: string) {
+  const path = join(folder.dir, name);
+  const info = await lstat(path).catch(() => undefined);
+  if (info?.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is a folder where ${name} goes; move it away or pass another --out`);
+  return info;
+}
+
+/** Never followed: a symlink planted under a final name is removed, not written through. */
+async function removeUnverified(folder: OutputFolder, name: string, onEvent: (event: RecoverEvent) => void): Promise<void> {
+  await rm(join(folder.dir, name), { force: true });
+  onEvent({ type: "unverified-removed", name });
 }
 
 async function restoreFromStore(task: FileTask, { folder, receipts, mode, onEvent, store, known }: SettleContext): Promise<FileStatus | undefined> {

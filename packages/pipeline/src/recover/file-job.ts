@@ -7,7 +7,9 @@ import { InputError } from "../errors.js";
 import type { FileTask } from "./plan.js";
 import type { SlotPool } from "./slot-pool.js";
 import type { OutputFolder } from "./output-folder.js";
+import { ConvertedOutput } from "./converted-output.js";
 import { TempOutput } from "./temp-output.js";
+import { writesSource } from "./to-safetensors.js";
 import { algorithmsFor, type VerifyMode } from "./verify.js";
 
 export interface JobShared {
@@ -27,7 +29,10 @@ export interface JobShared {
 export class FileJob {
   readonly chunks: number;
   private input?: FileHandle;
+  /** The recovered bytes under their temporary name (absent for a shard converted without --keep-bin). */
   output?: TempOutput;
+  /** --to safetensors: the shard's converted form. */
+  converted?: ConvertedOutput;
   /** Chunks whose pieces have all been read, XORed and handed to the hashes and the disk. */
   chunksDone = 0;
   /** Verification and publishing have begun; the file is no longer the engine's to clean up. */
@@ -47,9 +52,13 @@ export class FileJob {
     this.chunks = Math.max(1, Math.ceil(task.outputBytes / KEY_CHUNK_BYTES));
   }
 
-  /** Chunks below the resume point are already on disk: they are hashed from there, with no key and no XOR. */
+  /**
+   * Chunks below the resume point are already on disk: they are hashed from there, with no key and
+   * no XOR. A shard converted without its `.bin` has nothing to read back: its chunks are decrypted
+   * again (and pushed to the converter, which writes nothing below the resume point).
+   */
   isRehash(chunk: number): boolean {
-    return (chunk + 1) * KEY_CHUNK_BYTES <= this.resumeFrom;
+    return writesSource(this.task) && (chunk + 1) * KEY_CHUNK_BYTES <= this.resumeFrom;
   }
 
   /**
@@ -75,7 +84,9 @@ export class FileJob {
     this.input = (await openRegularFile(this.task.readFrom ?? this.task.source, "download")).handle;
     const { folder } = this.shared;
     const name = this.task.entry.name;
-    this.output = await TempOutput.create(folder.partialPath(name), join(folder.dir, name), { direct: true, resumeFrom: this.resumeFrom });
+    if (writesSource(this.task)) this.output = await TempOutput.create(folder.partialPath(name), join(folder.dir, name), { direct: true, resumeFrom: this.resumeFrom });
+    const convert = this.task.convert;
+    if (convert?.to === "safetensors-shard") this.converted = await ConvertedOutput.create(folder.partialPath(convert.name), join(folder.dir, convert.name), name, this.resumeFrom);
     this.streams = algorithmsFor(this.task, this.shared.verify).map((algorithm) => ({ algorithm, hash: this.shared.hashes.open(algorithm, this.task.outputBytes) }));
   }
 
@@ -91,7 +102,7 @@ export class FileJob {
       throw error;
     }
     if (keyOffset !== undefined && !rehash) kernel.xor(slot, keyOffset, length);
-    const write = rehash ? [] : [this.output!.write(view, position)];
+    const write = [...(rehash || !this.output ? [] : [this.output.write(view, position)]), ...(this.converted ? [this.converted.write(view, position)] : [])];
     const done = Promise.all([...this.streams.map((s) => s.hash.update(slot, length)), ...write])
       .then(() => {
         this.bytesDone += length;
@@ -114,8 +125,9 @@ export class FileJob {
   /** Wait for what is in flight, make it durable, and record how far this file got. */
   async checkpoint(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-    if (this.error !== undefined || !this.output) return;
-    await this.output.sync();
+    if (this.error !== undefined || (!this.output && !this.converted)) return;
+    await this.output?.sync();
+    await this.converted?.sync();
     await this.shared.folder.saveProgress({ name: this.task.entry.name, durableBytes: this.chunksDone * KEY_CHUNK_BYTES, inputs: this.inputs });
   }
 
@@ -124,6 +136,7 @@ export class FileJob {
     await Promise.allSettled([...this.inFlight]);
     await this.input?.close().catch(() => undefined);
     await this.output?.discard();
+    await this.converted?.discard();
     await this.shared.folder.forget(this.task.entry.name).catch(() => undefined);
   }
 
@@ -132,6 +145,7 @@ export class FileJob {
     await this.checkpoint();
     await this.input?.close();
     await this.output?.suspend();
+    await this.converted?.suspend();
   }
 
   /** Wait for the last writes and hashes; the digests, or the first error met. */

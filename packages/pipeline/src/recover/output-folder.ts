@@ -7,6 +7,7 @@ import { isWriteFreshTemp, makeFolder, readSmallFile, writeFresh } from "@model-
 import { KEY_CHUNK_BYTES } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
 import type { FileTask } from "./plan.js";
+import { writesSource } from "./to-safetensors.js";
 
 /**
  * The state folder inside every output folder. Recipe names are plain file names, and this one name
@@ -130,8 +131,14 @@ export class OutputFolder {
   async resumePoint(task: FileTask, inputs: string): Promise<number> {
     const record = await readState<PartialRecord>(this.recordPath(task.entry.name));
     if (!record || record.inputs !== inputs || record.name !== task.entry.name || !Number.isSafeInteger(record.durableBytes) || record.durableBytes % KEY_CHUNK_BYTES !== 0) return 0;
-    const temp = await lstat(this.partialPath(task.entry.name)).catch(() => undefined);
-    return temp?.isFile() && record.durableBytes >= 0 && temp.size >= record.durableBytes && record.durableBytes <= task.outputBytes ? record.durableBytes : 0;
+    const temps = writesSource(task) ? [task.entry.name] : [];
+    if (task.convert?.to === "safetensors-shard") temps.push(task.convert.name);
+    for (const name of temps) {
+      const temp = await lstat(this.partialPath(name)).catch(() => undefined);
+      // The recovered bytes are a prefix on disk; a converted file's are scattered (only its presence counts).
+      if (!temp?.isFile() || (name === task.entry.name && temp.size < record.durableBytes)) return 0;
+    }
+    return record.durableBytes >= 0 && record.durableBytes <= task.outputBytes ? record.durableBytes : 0;
   }
 
   async saveProgress(record: PartialRecord): Promise<void> {

@@ -24,6 +24,16 @@ export interface FileTask {
   /** Where the payload is read from when not `source` itself (a gunzipped copy, spec §2 --compress). */
   readFrom?: string;
   outputBytes: number;
+  /** `--to safetensors`: what the recovered file becomes (see to-safetensors.ts). */
+  convert?: Conversion;
+}
+
+export interface Conversion {
+  to: "safetensors-shard" | "safetensors-index";
+  /** The converted file's name (model-00001-of-00002.safetensors, model.safetensors.index.json). */
+  name: string;
+  /** --keep-bin: the recovered file is published too. */
+  keepSource: boolean;
 }
 
 /** What a recovery will do, worked out from the recipe, its pipeline and a listing of the release folder. */

@@ -11,6 +11,14 @@ export interface Receipt {
   /** Absent when the file was verified by its header alone (`--verify sha256`). */
   md5?: string;
   sha256: string;
+  /** A converted output (--to safetensors): the recovered file it was made from, as that verified. */
+  from?: DerivedFrom;
+}
+
+export interface DerivedFrom {
+  name: string;
+  md5?: string;
+  sha256?: string;
 }
 
 const RECEIPT_FILE = "receipts.json";
@@ -59,9 +67,9 @@ export class ReceiptBook {
   }
 
   /** Record what `name` verified as, with the identity it has now (taken after any chmod or link). */
-  async record(name: string, digests: { md5?: string; sha256?: string }): Promise<Receipt> {
+  async record(name: string, digests: { md5?: string; sha256?: string }, from?: DerivedFrom): Promise<Receipt> {
     const info = await lstat(join(this.outDir, name));
-    const receipt: Receipt = { name, identity: identityOf(info), sha256: digests.sha256 ?? "", ...(digests.md5 ? { md5: digests.md5 } : {}) };
+    const receipt: Receipt = { name, identity: identityOf(info), sha256: digests.sha256 ?? "", ...(digests.md5 ? { md5: digests.md5 } : {}), ...(from ? { from } : {}) };
     this.receipts.set(name, receipt);
     this.timer ??= setTimeout(() => void this.save(), Math.max(0, this.lastSaved + SAVE_EVERY_MS - Date.now()));
     return receipt;
@@ -94,5 +102,7 @@ export class ReceiptBook {
 
 function isReceipt(value: unknown): value is Receipt {
   const r = value as Receipt;
-  return typeof r?.name === "string" && checkPlainFileName(r.name).ok && isFileIdentity(r.identity) && (r.md5 === undefined || /^[0-9a-f]{32}$/.test(r.md5)) && /^([0-9a-f]{64})?$/.test(r.sha256);
+  const digestsOk = (d: { md5?: string; sha256?: string }) => (d.md5 === undefined || /^[0-9a-f]{32}$/.test(d.md5)) && (d.sha256 === undefined || /^([0-9a-f]{64})?$/.test(d.sha256));
+  const fromOk = r?.from === undefined || (typeof r.from?.name === "string" && checkPlainFileName(r.from.name).ok && digestsOk(r.from));
+  return typeof r?.name === "string" && checkPlainFileName(r.name).ok && isFileIdentity(r.identity) && typeof r.sha256 === "string" && digestsOk(r) && fromOk;
 }

@@ -15,6 +15,7 @@ import { inputsIdentity, OutputFolder } from "./output-folder.js";
 import { ReceiptBook } from "./receipts.js";
 import { inputPlaces, refuseOverlaps } from "./overlaps.js";
 import { recoverTogether, type FileOutcome } from "./engine.js";
+import { outputNames, planSafetensors } from "./to-safetensors.js";
 import type { VerifyMode } from "./verify.js";
 
 export interface RecoverOptions {
@@ -41,6 +42,10 @@ export interface RecoverOptions {
    * turbo has said whether the recovery is cached (and aborts it if it is).
    */
   beforeWork?: () => Promise<void>;
+  /** "safetensors": each `pytorch_model*.bin` is converted in the same pass (see to-safetensors.ts). */
+  to?: "bin" | "safetensors";
+  /** With `to: "safetensors"`, publish the recovered `.bin` files and their index too. */
+  keepBin?: boolean;
 }
 
 /**
@@ -61,10 +66,11 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const { tasks, probe } = await runPreflight(loaded, plan.tasks, keys);
-    plan.tasks = tasks;
+    plan.tasks = options.to === "safetensors" ? planSafetensors(tasks, options.keepBin ?? false, recipe.name) : tasks;
     if (probe) onEvent({ type: "key-checked", base: keys.basePath, probe });
     const store = options.store ? new OutputStore(options.store.dir) : undefined;
-    const { folder, resume, receipts, reused } = await prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, cleanups, store, known: options.store?.known });
+    const mode = `${loaded.pipeline.name}:${verify}:${options.to ?? "bin"}:${options.keepBin ? "keep" : ""}`;
+    const { folder, resume, receipts, reused } = await prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, cleanups, store, known: options.store?.known, mode });
     const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
     onEvent({
       type: "planned",
@@ -73,8 +79,8 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
       extras: plan.extras,
       absentClearFiles: plan.absentClearFiles,
     });
-    // A resumed file already has its durable part on disk.
-    const neededBytes = todo.reduce((sum, t) => sum + t.outputBytes - (resume.get(t)?.from ?? 0), 0);
+    // A resumed file already has its durable part on disk; a converted shard is about its .bin's size.
+    const neededBytes = todo.reduce((sum, t) => sum + (t.outputBytes - (resume.get(t)?.from ?? 0)) * outputNames(t).length, 0);
     const { freeBytes } = await checkRoom(outDir, neededBytes);
     onEvent({ type: "room-checked", neededBytes, freeBytes });
 
@@ -93,7 +99,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
       onFinished: recordOutcome({ results, receipts, onEvent, store, outDir }),
     });
     await receipts.flush();
-    const files = plan.tasks.map((t) => results.get(t.entry.name)!);
+    const files = plan.tasks.flatMap((t) => results.get(t.entry.name)!);
     // The layout check can only warn: every file already verified against its header or card.
     const folderProblems = checkFolder ? await folderCheck(outDir, files) : [];
     const ok = files.every((f) => f.status === "verified");
@@ -118,6 +124,8 @@ interface PrepareContext {
   cleanups: (() => Promise<void>)[];
   store: OutputStore | undefined;
   known: Map<string, KnownOutput> | undefined;
+  /** How the outputs are made (pipeline, verify mode, --to): a resume never mixes two ways. */
+  mode: string;
 }
 
 /**
@@ -125,11 +133,11 @@ interface PrepareContext {
  * verified files, the store's copies of known outputs) and clear the rest. Files the plan needs
  * unpacked first (gzip payloads) are.
  */
-async function prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, cleanups, store, known }: PrepareContext) {
+async function prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, cleanups, store, known, mode }: PrepareContext) {
   const folder = await OutputFolder.claim(outDir);
   cleanups.push(() => folder.release());
-  const resume = await resumePoints(plan.tasks, folder, keys.basePath, `${loaded.pipeline.name}:${verify}`);
-  await folder.removeStalePartials(new Set([...resume.keys()].filter((t) => resume.get(t)!.from > 0).map((t) => t.entry.name)));
+  const resume = await resumePoints(plan.tasks, folder, keys.basePath, mode);
+  await folder.removeStalePartials(new Set([...resume.keys()].filter((t) => resume.get(t)!.from > 0).flatMap((t) => [t.entry.name, ...(t.convert ? [t.convert.name] : [])])));
   if (loaded.pipeline.payload === "gzip") {
     const gunzipped = await gunzipPayloads(plan.tasks, folder);
     plan.tasks = gunzipped.tasks;
@@ -145,7 +153,8 @@ async function prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, clea
 }
 
 interface OutcomeContext {
-  results: Map<string, FileStatus>;
+  /** Each task's outputs by the name of the file it recovers. */
+  results: Map<string, FileStatus[]>;
   receipts: ReceiptBook;
   onEvent: (event: RecoverEvent) => void;
   store: OutputStore | undefined;
@@ -160,18 +169,22 @@ function recordOutcome({ results, receipts, onEvent, store, outDir }: OutcomeCon
   return async (task: FileTask, outcome: FileOutcome): Promise<void> => {
     const name = task.entry.name;
     if (outcome.ok) {
-      const { file } = outcome;
-      if (store && file.sha256) await store.add(join(outDir, name), file.sha256, file.bytes);
-      await receipts.record(name, file);
-      onEvent({ type: "file-verified", file });
-      results.set(name, { status: "verified", file, reused: false });
+      const statuses: FileStatus[] = [];
+      for (const { file, from } of outcome.outputs) {
+        // A converted file is vouched for by the file it was made from; the store keys bytes by their own sha256.
+        if (store && file.sha256 && !from) await store.add(join(outDir, file.name), file.sha256, file.bytes);
+        await receipts.record(file.name, file, from);
+        onEvent({ type: "file-verified", file });
+        statuses.push({ status: "verified", file, reused: false });
+      }
+      results.set(name, statuses);
       return;
     }
     const { error } = outcome;
     // Anything else is not a file's problem but the run's, and ends it.
     if (!(error instanceof VerificationError) && !(error instanceof InputError)) throw error;
     onEvent({ type: "file-failed", name, message: error.message });
-    results.set(name, { status: "failed", name, bytes: task.outputBytes, message: error.message, code: error.code });
+    results.set(name, [{ status: "failed", name, bytes: task.outputBytes, message: error.message, code: error.code }]);
   };
 }
 

@@ -29,7 +29,7 @@ export class TempOutput {
    * written again). O_EXCL refuses a symlink planted at the temporary name instead of writing
    * through it, and O_NOFOLLOW does the same for one that is continued.
    */
-  static async create(path: string, finalPath: string, options: { direct?: boolean; resumeFrom?: number } = {}): Promise<TempOutput> {
+  static async create(path: string, finalPath: string, options: { direct?: boolean; resumeFrom?: number; keepLength?: boolean } = {}): Promise<TempOutput> {
     let handle: FileHandle;
     if (options.resumeFrom) {
       handle = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
@@ -38,7 +38,8 @@ export class TempOutput {
         await handle.close();
         throw new InputError("OUT_NOT_WRITABLE", `${path}: is not a regular file (something was planted in the state folder); remove it and run again`);
       }
-      await handle.truncate(options.resumeFrom);
+      // A converted output is not written front to back: what a resume keeps is not a prefix of it.
+      if (!options.keepLength) await handle.truncate(options.resumeFrom);
     } else {
       await rm(path, { force: true });
       handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);

@@ -17,6 +17,8 @@ export interface VerifiedFile {
   sha256?: string;
   /** The checks that passed; a check the recipe cannot make (hash unknown) or was told to skip is absent. */
   checks: Check[];
+  /** A converted output (--to safetensors): the recovered file whose checks these are. */
+  from?: string;
 }
 
 /**
