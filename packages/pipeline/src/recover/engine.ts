@@ -1,7 +1,8 @@
 import { HashPool } from "@model-recover/md5-manifest";
 import { PublishError } from "@model-recover/safe-fs";
 import { KEY_CHUNK_BYTES, XorKernel } from "@model-recover/xor-core";
-import { explainWriteError, InterruptedError, VerificationError } from "../errors.js";
+import { TorchFormatError } from "@model-recover/torch-format";
+import { explainWriteError, InputError, InterruptedError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { eachWithLimit } from "./each-with-limit.js";
 import { FileJob } from "./file-job.js";
@@ -128,12 +129,21 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
   } catch (error) {
     await job.output?.discard();
     await job.converted?.discard();
-    // Another program swapped or grew the temporary file: what would be published is not what was hashed.
-    const failure = error instanceof PublishError ? new VerificationError(job.task.entry.name, `${job.task.entry.name} did not verify: ${error.message}`) : error;
+    const failure = fileFailure(job, error);
     outcome = { ok: false, error: explainWriteError(failure, options.folder.dir) };
   }
   await options.folder.forget(job.task.entry.name);
   await options.onFinished(job.task, outcome);
+}
+
+/** A failure of one file, in the words of that file. */
+function fileFailure(job: FileJob, error: unknown): unknown {
+  const name = job.task.entry.name;
+  // Another program swapped or grew the temporary file: what would be published is not what was hashed.
+  if (error instanceof PublishError) return new VerificationError(name, `${name} did not verify: ${error.message}`);
+  // The converter refused the stream before the .bin was whole (it is no torch checkpoint).
+  if (error instanceof TorchFormatError) return new InputError("CONVERT_FAILED", `${name} cannot be converted to safetensors: ${error.problem}; recover it without --to safetensors`);
+  return error;
 }
 
 /**

@@ -34,7 +34,7 @@ export async function publishOutputs(job: FileJob, source: VerifiedFile, folder:
   if (convert?.to === "safetensors-shard") {
     const conversion = await job.converted!.end().catch((error: unknown) => {
       if (!(error instanceof TorchFormatError)) throw error;
-      throw new InputError("CONVERT_FAILED", `${task.entry.name} verified, but cannot be converted to safetensors: ${error.message}; recover it without --to safetensors`);
+      throw new InputError("CONVERT_FAILED", `${task.entry.name} verified, but cannot be converted to safetensors: ${error.problem}; recover it without --to safetensors`);
     });
     if (convert.keepSource) published.push({ file: source, identity: await job.output!.publish(task.outputBytes) });
     published.push({ file: derived(convert.name, conversion.bytesWritten), identity: await job.converted!.publish(), from });
