@@ -54,7 +54,12 @@ export type InputErrorCode =
   | "OUT_BUSY"
   | "OUT_OVERLAPS"
   | "MODEL_CHANGED"
-  | "BASE_CHANGED";
+  | "BASE_CHANGED"
+  | "INPUT_CHANGED"
+  | "TENSOR_MISSING"
+  | "TENSOR_NOT_CONTIGUOUS"
+  | "ORIGINALS_MISSING"
+  | "ORIGINALS_WRONG";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
 export class InputError extends RecoverError {

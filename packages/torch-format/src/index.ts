@@ -3,7 +3,7 @@ export type { SafetensorsConversion } from "./convert/conversion.js";
 export { safetensorsFileName, weightMapEntries } from "./convert/hf-index.js";
 export { TorchToSafetensorsStream, type TorchToSafetensorsStreamOptions } from "./convert/torch-to-safetensors-stream.js";
 export { positionalWriter } from "./convert/write-fully.js";
-export { type Dtype, isDtype } from "./dtype.js";
+export { type Dtype, dtypeBytes, isDtype } from "./dtype.js";
 export { TorchFormatError, type TorchFormatErrorCode } from "./errors.js";
 export { MAX_HEADER_BYTES, type SafetensorsTensorInfo } from "./safetensors/header-bytes.js";
 export { type NewTensor, planNewSafetensors, type PlanOptions, type SafetensorsPlan } from "./safetensors/plan.js";
@@ -13,4 +13,4 @@ export { contiguousStateDict, contiguousStride, type StateDictSpec, type Storage
 export { archiveNameFor, type TorchSaveLayout } from "./save/torch-layout.js";
 export { planTorchSave, type PositionalWrite, type StorageSource, type TorchSaveOptions, writeTorchSave, writeTorchSaveTo } from "./save/torch-save.js";
 export { readTorchCheckpoint, type TorchCheckpoint, type TorchStorage } from "./torch/read-checkpoint.js";
-export type { TorchTensor } from "./torch/tensor.js";
+export { isContiguous, type TorchTensor } from "./torch/tensor.js";
