@@ -1,5 +1,7 @@
+import { ConvertError } from "@model-recover/llama-convert";
 import { ChecksumListError } from "@model-recover/md5-manifest";
 import { InputFileError } from "@model-recover/safe-fs";
+import { TorchFormatError, TorchSaveError } from "@model-recover/torch-format";
 import { KeyError } from "@model-recover/xor-core";
 import { ExitCode, RecoverError, UsageError } from "@model-recover/pipeline";
 
@@ -9,11 +11,19 @@ export const exitCodesHelp = `Exit codes: 0 all verified, 2 bad usage, 3 invalid
 wrong base, no room), 5 a file did not verify, 6 another run holds the output folder, 130 interrupted
 (run the same command again: each file continues from its last durable point).`;
 
+/**
+ * The small packages' errors: each is about an input (a checksum list, a key file, a checkpoint that
+ * is not one, a params.json that cannot be converted), so each is bad input, exit 4.
+ */
+export function isInputPackageError(error: unknown): error is Error {
+  return [ChecksumListError, KeyError, InputFileError, TorchFormatError, TorchSaveError, ConvertError].some((kind) => error instanceof kind);
+}
+
 /** Every error of ours carries its exit code; those of the small packages below are all bad input. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof RecoverError) return error.exitCode;
   if (isParseArgsError(error)) return ExitCode.usage;
-  if (error instanceof ChecksumListError || error instanceof KeyError || error instanceof InputFileError) return ExitCode.badInput;
+  if (isInputPackageError(error)) return ExitCode.badInput;
   return ExitCode.internal;
 }
 

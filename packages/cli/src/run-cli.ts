@@ -5,11 +5,9 @@ import type { CommandSpec } from "./options.js";
 import { packCommand, packSpec } from "./pack-command.js";
 import { recipeCommand, recipeSpec } from "./recipe-command.js";
 import { recoverCommand, recoverSpec } from "./recover-command.js";
-import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isParseArgsError } from "./exit-codes.js";
+import { convertLlamaCommand, convertLlamaSpec } from "./convert-llama-command.js";
+import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isInputPackageError, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
-import { ChecksumListError } from "@model-recover/md5-manifest";
-import { KeyError } from "@model-recover/xor-core";
-import { InputFileError } from "@model-recover/safe-fs";
 import { printable, RecoverError } from "@model-recover/pipeline";
 
 interface Command {
@@ -21,6 +19,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   recover: { spec: recoverSpec, line: "recover a published release into a verified Hugging Face folder", run: recoverCommand },
+  "convert-llama": { spec: convertLlamaSpec, line: "convert Meta's original LLaMA into the Hugging Face folder of 2023, byte for byte", run: convertLlamaCommand },
   pack: { spec: packSpec, line: "publish a fine-tuned folder as a release, with its md5 lists and recipe", run: packCommand },
   recipe: { spec: recipeSpec, line: "build a recipe from a downloaded release and its card's md5 lists", run: recipeCommand },
   list: { spec: listSpec, line: "the recipes that come with model-recover, their base, format, size and checks", run: listCommand },
@@ -72,7 +71,7 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
 function describeError(error: unknown): string {
   // The libraries' typed errors already say which file and what to do; whatever of an input they
   // quote (a name, a title) is shown with its control characters escaped.
-  const known = error instanceof RecoverError || error instanceof ChecksumListError || error instanceof KeyError || error instanceof InputFileError;
+  const known = error instanceof RecoverError || isInputPackageError(error);
   if (known) return (error as Error).message.split("\n").map(printable).join("\n");
   if (isParseArgsError(error)) return `${printable((error as Error).message)} (try --help)`;
   return `unexpected error: ${(error as Error).stack ?? String(error)}`;

@@ -74,7 +74,7 @@ export async function convertLlama(options: ConvertLlamaOptions): Promise<Conver
     const ok = result.files.every((f) => f.status === "verified");
     const folderProblems = ok && !dryRun ? (await checkHfFolder(options.outDir)).problems.map(describeProblem) : [];
     const made = new Set(outputs.write.map((o) => o.name));
-    const notMade = [...published.outputs].filter(([name]) => !made.has(name) && !outputs.notWritten.some((s) => s.name === name)).map(([name, md5]) => ({ name, md5, why: notMadeReason(name) }));
+    const notMade = [...published.outputs].filter(([name]) => !made.has(name) && !outputs.notWritten.some((s) => s.name === name)).map(([name, md5]) => ({ name, md5, why: notMadeReason(name, originals.dir) }));
     return {
       recipe: published.recipe?.recipe.name ?? "convert-llama",
       outDir: options.outDir,
@@ -122,7 +122,8 @@ async function refuseSameFolder(outDir: string, folder: string): Promise<void> {
   });
 }
 
-function notMadeReason(name: string): string {
+function notMadeReason(name: string, dir: string): string {
+  if (name === "tokenizer.model") return `it is copied from the originals, and there is none in ${dir} or next to it`;
   if (name === "tokenizer.json") return "the fast tokenizer's file, which only the Rust tokenizers converter makes (transformers writes it on the first AutoTokenizer.from_pretrained(..., use_fast=True)); the model loads without it";
   return "not a file this conversion makes";
 }

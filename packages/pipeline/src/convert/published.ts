@@ -7,8 +7,8 @@ import { isTensorRecipe, type LoadedTensorRecipe } from "../recipe/types.js";
 export interface PublishedHashes {
   /** The recipe they come from, if any. */
   recipe: LoadedTensorRecipe | undefined;
-  /** By file name: consolidated.NN.pth, params.json, tokenizer.model. */
-  inputs: ReadonlyMap<string, string | null>;
+  /** By file name: consolidated.NN.pth, params.json, tokenizer.model; the size where it is published. */
+  inputs: ReadonlyMap<string, { md5: string | null; size?: number }>;
   /** By output file name. */
   outputs: ReadonlyMap<string, string | null>;
 }
@@ -27,7 +27,7 @@ export async function publishedHashes(size: KnownLlamaSize | undefined, paramsPa
   if (!chosen) return { recipe: undefined, inputs: new Map(), outputs: new Map() };
   return {
     recipe: chosen,
-    inputs: new Map((chosen.base.files ?? []).map((f) => [f.name, f.md5])),
+    inputs: new Map((chosen.base.files ?? []).map((f) => [f.name, { md5: f.md5, ...(f.size !== undefined ? { size: f.size } : {}) }])),
     outputs: new Map(chosen.recipe.files.map((f) => [f.name, f.md5])),
   };
 }
