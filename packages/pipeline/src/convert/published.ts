@@ -15,14 +15,13 @@ export interface PublishedHashes {
 
 /**
  * The hashes a conversion is checked against: those of `recipe`, which must be for the size
- * params.json describes, or else those of the bundled recipe for that size. A size no recipe knows
- * is converted all the same, with nothing to check but the shapes.
+ * params.json describes when that is a published size, or else those of the bundled recipe for
+ * that size. A size no recipe knows is converted all the same, with nothing to check but the shapes.
  */
 export async function publishedHashes(size: KnownLlamaSize | undefined, paramsPath: string, recipe?: LoadedTensorRecipe): Promise<PublishedHashes> {
   const chosen = recipe ?? (size ? await bundledRecipeFor(size) : undefined);
-  if (recipe && recipe.base.model !== size?.name) {
-    const described = size ? `LLaMA-${size.name}` : "a model of no published size";
-    throw new InputError("ORIGINALS_WRONG", `${paramsPath}: describes ${described}, but ${recipe.recipe.name} converts LLaMA-${recipe.base.model}; pass the ${recipe.base.model} folder of the original download`);
+  if (recipe && size && recipe.base.model !== size.name) {
+    throw new InputError("ORIGINALS_WRONG", `${paramsPath}: describes LLaMA-${size.name}, but ${recipe.recipe.name} converts LLaMA-${recipe.base.model}; pass the ${recipe.base.model} folder of the original download`);
   }
   if (!chosen) return { recipe: undefined, inputs: new Map(), outputs: new Map() };
   return {

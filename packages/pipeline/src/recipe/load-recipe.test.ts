@@ -3,7 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundledManifestsDir, loadRecipe, recipeNames, validateRecipe } from "./load-recipe.js";
+import { pipelinesDir } from "../data-dirs.js";
+import { loadPipeline, loadXorPipeline, pipelineNames } from "./pipelines.js";
 import type { Recipe } from "./types.js";
+import { schemaProblems } from "./validate.js";
 
 const belle = JSON.parse(await readFile(join(bundledManifestsDir, "belle-13b-2m.json"), "utf8")) as Recipe;
 const withFile = (file: Record<string, unknown>, index = 1) => ({ ...belle, files: belle.files.map((f, i) => (i === index ? file : f)) });
@@ -105,5 +108,26 @@ describe("loadRecipe", () => {
 
   it("says which recipes exist when a name is unknown", async () => {
     await expect(loadRecipe("belle-99b")).rejects.toMatchObject({ code: "RECIPE_NOT_FOUND", message: expect.stringMatching(/no recipe named "belle-99b"/) });
+  });
+});
+
+const convert = JSON.parse(await readFile(join(pipelinesDir, "convert-llama.json"), "utf8")) as Record<string, unknown>;
+const xorEnc = JSON.parse(await readFile(join(pipelinesDir, "xor-enc.json"), "utf8")) as Record<string, unknown>;
+
+describe("pipelines: each names its engine and what that engine needs", () => {
+  it("every definition in pipelines/ validates, and says which engine runs it", async () => {
+    for (const name of await pipelineNames()) expect(["xor", "tensor"]).toContain((await loadPipeline(name, "test")).engine);
+    expect(schemaProblems("pipelines/convert-llama.json", convert, "pipeline")).toBeUndefined();
+  });
+
+  it("refuses a tensor pipeline with an XOR key, and an XOR pipeline without one or without an engine", () => {
+    expect(schemaProblems("p.json", { ...convert, key: xorEnc.key }, "pipeline")).toEqual(["p.json: /key: is not allowed here (a tensor pipeline has no XOR settings)"]);
+    expect(schemaProblems("p.json", { ...xorEnc, key: undefined }, "pipeline")).toEqual(['p.json: /: missing required key "key"']);
+    expect(schemaProblems("p.json", { ...xorEnc, engine: undefined }, "pipeline")).toEqual(['p.json: /: missing required key "engine"']);
+    expect(schemaProblems("p.json", { ...convert, steps: ["key-on-smallest-file"] }, "pipeline")?.[0]).toMatch(/^p\.json: \/steps\/0: "key-on-smallest-file" must be one of \["input-files","input-shapes","input-md5","room"\]$/);
+  });
+
+  it("keeps a conversion out of pack --format and recipe from-folder --format", async () => {
+    await expect(loadXorPipeline("convert-llama", "--format")).rejects.toThrow('--format: /pipeline: "convert-llama" is a conversion pipeline, not an XOR release format (known: xor-codec, xor-codec-gzip, xor-enc, xor-prefix)');
   });
 });

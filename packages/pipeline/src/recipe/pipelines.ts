@@ -77,10 +77,10 @@ async function read(name: string, recipeFile: string): Promise<AnyPipelineDefini
   return value as AnyPipelineDefinition;
 }
 
-/** The pipelines there are: every definition in pipelines/ but the schema. */
+/** The pipelines there are: every definition in pipelines/ but the schema and the data package's package.json. */
 export async function pipelineNames(): Promise<string[]> {
   const names = await readdir(pipelinesDir);
-  return names.filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json")).map((n) => n.slice(0, -".json".length)).sort();
+  return names.filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json") && n !== "package.json").map((n) => n.slice(0, -".json".length)).sort();
 }
 
 async function xorPipelineNames(): Promise<string[]> {
