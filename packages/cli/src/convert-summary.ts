@@ -15,7 +15,7 @@ export function formatConvertSummary(summary: ConvertSummary, outDir: string, re
   lines.push(...checkLines(summary));
   const what = summary.dryRun ? `the small files and the index of ${summary.model}` : `${summary.model} (${summary.format === "bin" ? ".bin" : "safetensors"})`;
   const closing = closingLines(summary, `All ${summary.files.length} files of ${printable(what)} converted and verified in ${printable(outDir)}`);
-  return [...lines, "", ...closing, ...(summary.ok && recipe && !summary.dryRun ? usage(recipe, outDir) : [])].join("\n") + "\n";
+  return `${[...lines, "", ...closing, ...(summary.ok && recipe && !summary.dryRun ? usage(recipe, outDir) : [])].join("\n")}\n`;
 }
 
 function inputLines(inputs: readonly CheckedInput[]): string[] {

@@ -72,7 +72,7 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
   return (event: ConvertEvent): void => {
     switch (event.type) {
       case "originals-found":
-        return say(`originals: ${event.dir} (${event.model}, ${event.shards} consolidated file${event.shards > 1 ? "s" : ""}${event.tokenizer ? `, ${event.tokenizer}` : ""})`);
+        return say(`originals: ${event.dir} (${event.model}, ${event.shards} consolidated file${event.shards === 1 ? "" : "s"}${event.tokenizer ? `, ${event.tokenizer}` : ""})`);
       case "shapes-checked":
         return say(`shapes: ${event.tensors} tensors in ${event.files} file${event.files > 1 ? "s" : ""} are what params.json says (read from the pickles; no weight read yet)`);
       case "input-progress":

@@ -7,7 +7,7 @@ export function formatSummary(summary: RecoverSummary, recipe: Recipe, outDir: s
   const lines = fileLines(summary);
   for (const name of summary.absentClearFiles) lines.push(`${printable(name)}: not in the release folder, not copied (not needed to load the model)`);
   lines.push(...checkLines(summary));
-  return [...lines, "", ...closingLines(summary, `All ${summary.files.length} files of ${printable(recipe.title)} verified in ${printable(outDir)}`), ...(summary.ok ? usage(recipe, outDir) : [])].join("\n") + "\n";
+  return `${[...lines, "", ...closingLines(summary, `All ${summary.files.length} files of ${printable(recipe.title)} verified in ${printable(outDir)}`), ...(summary.ok ? usage(recipe, outDir) : [])].join("\n")}\n`;
 }
 
 /** One row per file: name, size, md5, and what verified it (or FAILED). */

@@ -12,7 +12,7 @@ import type { ConvertEvent, ConvertSummary } from "./events.js";
 import { checkInputMd5 } from "./input-md5.js";
 import { expectedShards, findOriginals } from "./originals.js";
 import { planOutputs } from "./output-plan.js";
-import { describeParams, checkOriginalShapes } from "./probe.js";
+import { checkOriginalShapes } from "./probe.js";
 import { publishedHashes } from "./published.js";
 import { writeConversion } from "./write-conversion.js";
 
@@ -53,13 +53,14 @@ export async function convertLlama(options: ConvertLlamaOptions): Promise<Conver
   const originals = await findOriginals(options.originals, options.recipe?.base.model);
   const size = knownLlamaSize(originals.params);
   const published = await publishedHashes(size, originals.paramsPath, options.recipe);
+  const { dim, nHeads, nLayers } = originals.params;
+  const model = size ? `LLaMA-${size.name}` : `a LLaMA-shaped model (dim ${dim}, ${nHeads} heads, ${nLayers} layers)`;
+  onEvent({ type: "originals-found", dir: originals.dir, model, shards: originals.shards.length, tokenizer: originals.tokenizer });
   const shardCount = dryRun ? (size?.shards ?? Math.max(1, originals.shards.length)) : expectedShards(originals, size);
   const geometry = convertGeometry(originals.params, shardCount, originals.paramsPath);
-  const model = size ? `LLaMA-${size.name}` : `a LLaMA-shaped model (${describeParams(geometry)})`;
-  onEvent({ type: "originals-found", dir: originals.dir, model, shards: shardCount, tokenizer: originals.tokenizer });
   if (!dryRun && !originals.tokenizer) throw new InputError("ORIGINALS_MISSING", `${originals.dir}: no tokenizer.model here or in ${dirname(originals.dir)}; the original download has it next to the model folders`);
+  // An output folder holding the originals' folder also holds the download root's tokenizer.model.
   await refuseOverlaps(options.outDir, [{ path: originals.dir, what: "originals folder" }]);
-  if (originals.tokenizer) await refuseSameFolder(options.outDir, dirname(originals.tokenizer));
 
   const plan = planTensors(geometry);
   const files = dryRun ? [] : await openAll(originals.shards);
@@ -112,14 +113,6 @@ async function openAll(paths: readonly string[]): Promise<TensorFile[]> {
     await Promise.all(files.map((file) => file.close()));
     throw error;
   }
-}
-
-/** tokenizer.model is copied to the output: an output folder that is its folder would replace it with itself. */
-async function refuseSameFolder(outDir: string, folder: string): Promise<void> {
-  await refuseOverlaps(outDir, [{ path: folder, what: "folder of tokenizer.model" }]).catch((error: unknown) => {
-    if (error instanceof InputError && !/ is the same as /.test(error.message)) return;
-    throw error;
-  });
 }
 
 function notMadeReason(name: string, dir: string): string {

@@ -15,6 +15,7 @@ export interface CheckedInput {
 /** What a conversion reports as it goes: the events of a recovery, and its own checks of the inputs. */
 export type ConvertEvent =
   | RecoverEvent
+  /** `shards`: the consolidated files found, before they are checked against the model's count. */
   | { type: "originals-found"; dir: string; model: string; shards: number; tokenizer: string | undefined }
   | { type: "shapes-checked"; files: number; tensors: number }
   | { type: "input-progress"; name: string; bytesDone: number; bytes: number }

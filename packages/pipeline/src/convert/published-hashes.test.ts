@@ -54,7 +54,7 @@ describe("a conversion checked against published hashes", () => {
     const wrong = await recipe({ inputs: { "consolidated.00.pth": "0".repeat(32) } });
     await expect(convertLlama({ originals: dir, outDir: out, recipe: wrong })).rejects.toMatchObject({
       code: "ORIGINALS_WRONG",
-      message: `${join(originals, "consolidated.00.pth")}: md5 ${inputs.get("consolidated.00.pth")}, but a LLaMA-shaped model (dim 512, 4 heads, 2 layers, 1 shard)'s published consolidated.00.pth has md5 ${"0".repeat(32)}; the file is damaged or not the published one: download it again (and check it with the download's checklist.chk)`,
+      message: `${join(originals, "consolidated.00.pth")}: md5 ${inputs.get("consolidated.00.pth")}, but a LLaMA-shaped model (dim 512, 4 heads, 2 layers)'s published consolidated.00.pth has md5 ${"0".repeat(32)}; the file is damaged or not the published one: download it again (and check it with the download's checklist.chk)`,
     });
     await expect(stat(out)).rejects.toMatchObject({ code: "ENOENT" });
   });
