@@ -33,7 +33,7 @@ describe("model-recover convert-llama", () => {
     expect(await sha256(join(out, "pytorch_model.bin"))).toBe(await sha256(join(dir, "reference", "pytorch_model.bin")));
     expect(run.stderr).toMatch(/^shapes: 21 tensors in 1 file are what params.json says/m);
     expect(run.stdout).toMatch(/^ {2}consolidated\.00\.pth +\d+\.\d MB +no published md5 to check$/m);
-    expect(run.stdout).toMatch(/^pytorch_model\.bin +\d+\.\d MB +[0-9a-f]{32} +verified \(no published hash to check\)$/m);
+    expect(run.stdout).toMatch(/^pytorch_model\.bin +\d+\.\d MB +sha256 [0-9a-f]{64} +verified \(no published hash to check\)$/m);
     expect(run.stdout).toMatch(/All 6 files of a LLaMA-shaped model \(dim 512, 4 heads, 2 layers\) \(\.bin\) converted and verified in .*out \(\d+\.\d MB in \d+\.\d s\)\.\n$/);
   });
 

@@ -16,7 +16,9 @@ export function fileLines(summary: RecoverSummary): string[] {
     if (f.status === "failed") return [printable(f.name), formatBytes(f.bytes), "-", "FAILED"];
     const checks = f.file.checks.map((c) => CHECK_WORDS[c]).join(" + ") || "no published hash to check";
     const from = f.restored ? ", from the output store" : f.reused ? ", from an earlier run" : "";
-    return [printable(f.file.name), formatBytes(f.file.bytes), f.file.md5 ?? "(md5 not computed)", `verified (${checks})${from}`];
+    // Where no md5 was computed (--verify sha256; a conversion with no md5 published) the sha256 is shown.
+    const digest = f.file.md5 ?? (f.file.sha256 ? `sha256 ${f.file.sha256}` : "(md5 not computed)");
+    return [printable(f.file.name), formatBytes(f.file.bytes), digest, `verified (${checks})${from}`];
   });
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join("  "));

@@ -69,5 +69,5 @@ export async function inputsIdentity(paths: readonly string[], settings: object)
 function isMade(value: unknown): value is Made {
   const entry = value as Made;
   const file = entry?.file;
-  return isFileIdentity(entry?.identity) && typeof file?.name === "string" && Number.isSafeInteger(file.bytes) && /^[0-9a-f]{32}$/.test(file.md5 ?? "") && /^[0-9a-f]{64}$/.test(file.sha256 ?? "") && Array.isArray(file.checks) && file.checks.every((check) => check === "card-md5");
+  return isFileIdentity(entry?.identity) && typeof file?.name === "string" && Number.isSafeInteger(file.bytes) && (file.md5 === undefined || /^[0-9a-f]{32}$/.test(file.md5)) && /^[0-9a-f]{64}$/.test(file.sha256 ?? "") && Array.isArray(file.checks) && file.checks.every((check) => check === "card-md5");
 }

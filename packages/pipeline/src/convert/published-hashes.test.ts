@@ -22,7 +22,8 @@ beforeAll(async () => {
   await pythonOk(SCRIPTS.llamaReference, ["originals", dir, "tiny", "1", "9"]);
   originals = join(dir, "tiny");
   const first = await convertLlama({ originals, outDir: join(dir, "first") });
-  published = new Map(first.files.map((f) => [f.status === "verified" ? f.file.name : "", f.status === "verified" ? f.file.md5! : ""]));
+  const names = first.files.map((f) => (f.status === "verified" ? f.file.name : f.name));
+  published = new Map(await Promise.all(names.map(async (name) => [name, await md5(join(dir, "first", name))] as [string, string])));
   inputs = new Map([
     ["consolidated.00.pth", await md5(join(originals, "consolidated.00.pth"))],
     ["params.json", await md5(join(originals, "params.json"))],

@@ -29,8 +29,8 @@ export class SinkMemory {
 
 /**
  * A file written front to back: bytes are gathered into whole slots, and each full slot is hashed
- * (md5 and sha256 on their own threads) and written at its place while the next one fills. So the
- * file is hashed in the same pass that writes it, with memory bounded by the slots.
+ * (sha256, and md5 when asked, on their own threads) and written at its place while the next one
+ * fills. So the file is hashed in the same pass that writes it, with memory bounded by the slots.
  */
 export class HashingSink {
   private slot: number | undefined;
@@ -45,9 +45,10 @@ export class HashingSink {
     private readonly memory: SinkMemory,
     private readonly output: TempOutput,
     expectedBytes: number,
+    algorithms: readonly Algorithm[],
     private readonly onBytes: (bytesWritten: number) => void = () => {},
   ) {
-    this.streams = (["sha256", "md5"] as const).map((algorithm) => ({ algorithm, hash: memory.hashes.open(algorithm, expectedBytes) }));
+    this.streams = algorithms.map((algorithm) => ({ algorithm, hash: memory.hashes.open(algorithm, expectedBytes) }));
   }
 
   /** Accepts `bytes` for `position`, which must be where the previous write ended. */
@@ -87,15 +88,15 @@ export class HashingSink {
   }
 
   /** Writes what is left and waits for every write and hash: the file's size and digests. */
-  async finish(): Promise<{ bytes: number; md5: string; sha256: string }> {
+  async finish(): Promise<{ bytes: number; md5?: string; sha256?: string }> {
     if (this.filled > 0 && this.error === undefined) this.dispatch();
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     if (this.slot !== undefined) this.memory.slots.release(this.slot);
     this.slot = undefined;
     // Digest even after an error: it frees the hash state on its thread.
-    const digests = new Map<Algorithm, string>();
-    for (const { algorithm, hash } of this.streams) digests.set(algorithm, await hash.digest());
+    const digests: { md5?: string; sha256?: string } = {};
+    for (const { algorithm, hash } of this.streams) digests[algorithm] = await hash.digest();
     if (this.error !== undefined) throw this.error;
-    return { bytes: this.accepted, md5: digests.get("md5")!, sha256: digests.get("sha256")! };
+    return { bytes: this.accepted, ...digests };
   }
 }
