@@ -38,6 +38,7 @@ export class HashingSink {
   private accepted = 0;
   private written = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  private writing: Promise<void> = Promise.resolve();
   private readonly streams: { algorithm: Algorithm; hash: PooledHash }[];
   private error: unknown;
 
@@ -75,7 +76,10 @@ export class HashingSink {
     this.filled = 0;
     this.written += length;
     const view = this.memory.bytes.subarray(slot, slot + length);
-    const done = Promise.all([...this.streams.map((s) => s.hash.update(slot, length)), this.output.write(view, position)])
+    // One write at a time: the file is written front to back anyway, and writes queued together
+    // would hold every thread of libuv's pool while the reads that feed the next slots wait.
+    this.writing = this.writing.then(() => this.output.write(view, position));
+    const done = Promise.all([...this.streams.map((s) => s.hash.update(slot, length)), this.writing])
       .then(() => this.onBytes(position + length))
       .catch((error: unknown) => {
         this.error ??= error;

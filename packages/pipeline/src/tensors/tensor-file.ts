@@ -66,7 +66,8 @@ export class TensorFile {
     if (!(Number.isSafeInteger(firstRow) && Number.isSafeInteger(rowCount) && firstRow >= 0 && rowCount >= 0 && firstRow + rowCount <= tensor.rows)) {
       throw new RangeError(`${this.path}: rows ${firstRow}..${firstRow + rowCount - 1} of ${name}, which has ${tensor.rows}`);
     }
-    const bytes = new Uint8Array(rowCount * tensor.rowBytes);
+    // Filled to the last byte below, or refused: no need to zero it first.
+    const bytes = Buffer.allocUnsafe(rowCount * tensor.rowBytes);
     const at = tensor.offset + firstRow * tensor.rowBytes;
     for (let filled = 0; filled < bytes.length; ) {
       const { bytesRead } = await this.handle.read(bytes, filled, bytes.length - filled, at + filled);
