@@ -47,55 +47,53 @@ export interface ConvertLlamaOptions {
  */
 export async function convertLlama(options: ConvertLlamaOptions): Promise<ConvertSummary> {
   const started = performance.now();
-  const { dryRun = false, verify = "full", onEvent = () => {} } = options;
+  const { dryRun = false, onEvent = () => {} } = options;
+  const setup = await prepare(options, onEvent);
+  const { originals, published, geometry } = setup;
+  const files = dryRun ? [] : await openAll(originals.shards);
+  try {
+    const plan = planTensors(geometry);
+    if (setup.pipeline.steps.includes("input-shapes") && !dryRun) onEvent({ type: "shapes-checked", files: files.length, tensors: checkOriginalShapes(files, plan, geometry, originals.paramsPath) });
+    const inputPaths = dryRun ? [originals.paramsPath] : [originals.paramsPath, originals.tokenizer!, ...originals.shards];
+    const hash = options.verify !== "shapes" && setup.pipeline.steps.includes("input-md5");
+    const inputs = await checkInputMd5(inputPaths, { published: published.inputs, hash, model: setup.model, onEvent, ...(options.signal ? { signal: options.signal } : {}) });
+    const tokenizer = originals.tokenizer ? { path: originals.tokenizer, bytes: (await statRegularFile(originals.tokenizer, "tokenizer.model")).size } : undefined;
+    const outputs = planOutputs(shardCheckpoint(plan, options.maxShardBytes), setup.format, originals.params, tokenizer, dryRun);
+    const written = await writeConversion({ ...pick(options), outputs: outputs.write, inputPaths, files, geometry, published, format: setup.format, room: setup.pipeline.steps.includes("room"), onEvent });
+    const ok = written.files.every((f) => f.status === "verified");
+    const folderProblems = ok && !dryRun ? (await checkHfFolder(options.outDir)).problems.map(describeProblem) : [];
+    const made = new Set([...outputs.write, ...outputs.notWritten].map((o) => o.name));
+    const notMade = [...published.outputs].filter(([name]) => !made.has(name)).map(([name, md5]) => ({ name, md5, why: notMadeReason(name, originals.dir) }));
+    const common = { recipe: published.recipe?.recipe.name ?? "convert-llama", outDir: options.outDir, extras: [], absentClearFiles: [], verify: "full" as const };
+    return { ...common, files: written.files, folderProblems, ok, seconds: (performance.now() - started) / 1000, model: setup.model, format: setup.format, inputs, dryRun, notWritten: outputs.notWritten, notMade };
+  } finally {
+    await Promise.all(files.map((file) => file.close()));
+  }
+}
+
+/**
+ * Everything decided from params.json and the folder's listing: the originals, the published hashes,
+ * the model's geometry and shard count (a missing or extra file is named here), the output's place.
+ */
+async function prepare(options: ConvertLlamaOptions, onEvent: (event: ConvertEvent) => void) {
   const pipeline = options.recipe?.pipeline ?? (await bundledPipeline());
-  const format = options.format ?? pipeline.output;
   const originals = await findOriginals(options.originals, options.recipe?.base.model);
   const size = knownLlamaSize(originals.params);
   const published = await publishedHashes(size, originals.paramsPath, options.recipe);
   const { dim, nHeads, nLayers } = originals.params;
   const model = size ? `LLaMA-${size.name}` : `a LLaMA-shaped model (dim ${dim}, ${nHeads} heads, ${nLayers} layers)`;
   onEvent({ type: "originals-found", dir: originals.dir, model, shards: originals.shards.length, tokenizer: originals.tokenizer });
-  const shardCount = dryRun ? (size?.shards ?? Math.max(1, originals.shards.length)) : expectedShards(originals, size);
+  const shardCount = options.dryRun ? (size?.shards ?? Math.max(1, originals.shards.length)) : expectedShards(originals, size);
   const geometry = convertGeometry(originals.params, shardCount, originals.paramsPath);
-  if (!dryRun && !originals.tokenizer) throw new InputError("ORIGINALS_MISSING", `${originals.dir}: no tokenizer.model here or in ${dirname(originals.dir)}; the original download has it next to the model folders`);
+  if (!options.dryRun && !originals.tokenizer) throw new InputError("ORIGINALS_MISSING", `${originals.dir}: no tokenizer.model here or in ${dirname(originals.dir)}; the original download has it next to the model folders`);
   // An output folder holding the originals' folder also holds the download root's tokenizer.model.
   await refuseOverlaps(options.outDir, [{ path: originals.dir, what: "originals folder" }]);
+  return { pipeline, format: options.format ?? pipeline.output, originals, published, model, geometry };
+}
 
-  const plan = planTensors(geometry);
-  const files = dryRun ? [] : await openAll(originals.shards);
-  try {
-    if (pipeline.steps.includes("input-shapes") && !dryRun) onEvent({ type: "shapes-checked", files: files.length, tensors: checkOriginalShapes(files, plan, geometry, originals.paramsPath) });
-    const inputPaths = dryRun ? [originals.paramsPath] : [originals.paramsPath, ...(originals.tokenizer ? [originals.tokenizer] : []), ...originals.shards];
-    const hash = verify === "full" && pipeline.steps.includes("input-md5");
-    const inputs = await checkInputMd5(inputPaths, { published: published.inputs, hash, model, onEvent, ...(options.signal ? { signal: options.signal } : {}) });
-    const tokenizer = originals.tokenizer ? { path: originals.tokenizer, bytes: (await statRegularFile(originals.tokenizer, "tokenizer.model")).size } : undefined;
-    const outputs = planOutputs(shardCheckpoint(plan, options.maxShardBytes), format, originals.params, tokenizer, dryRun);
-    const result = await writeConversion({ ...options, outputs: outputs.write, inputPaths, files, geometry, published, format, room: pipeline.steps.includes("room"), onEvent });
-    const ok = result.files.every((f) => f.status === "verified");
-    const folderProblems = ok && !dryRun ? (await checkHfFolder(options.outDir)).problems.map(describeProblem) : [];
-    const made = new Set(outputs.write.map((o) => o.name));
-    const notMade = [...published.outputs].filter(([name]) => !made.has(name) && !outputs.notWritten.some((s) => s.name === name)).map(([name, md5]) => ({ name, md5, why: notMadeReason(name, originals.dir) }));
-    return {
-      recipe: published.recipe?.recipe.name ?? "convert-llama",
-      outDir: options.outDir,
-      files: result.files,
-      extras: [],
-      absentClearFiles: [],
-      folderProblems,
-      verify: "full",
-      ok,
-      seconds: (performance.now() - started) / 1000,
-      model,
-      format,
-      inputs,
-      dryRun,
-      notWritten: outputs.notWritten,
-      notMade,
-    };
-  } finally {
-    await Promise.all(files.map((file) => file.close()));
-  }
+/** The options writeConversion takes as they are. */
+function pick({ outDir, signal, store, beforeWork }: ConvertLlamaOptions) {
+  return { outDir, ...(signal ? { signal } : {}), ...(store ? { store } : {}), ...(beforeWork ? { beforeWork } : {}) };
 }
 
 async function bundledPipeline(): Promise<TensorPipelineDefinition> {
