@@ -2,12 +2,15 @@
 // One run, one table: recover against the floors measured on the same files in the same run
 // (md5sum and sha256sum of the outputs, cat of the inputs) and the published pure-Python XOR.
 // Each row is the median of --runs runs, interleaved, so a noisy moment of the machine hits all rows.
+// pnpm bench --convert [--layers 1,4] [--runs 3] [--json] [--dir <scratch>]: convert-llama instead,
+// against cat of the originals, at two model sizes (bench/bench-convert.ts).
 import { execFileSync } from "node:child_process";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { benchConversion, convertTable } from "./bench/bench-convert.js";
 import { benchRelease } from "./bench/bench-release.js";
 import { measure, median, type Measured } from "./bench/measure.js";
 
@@ -19,8 +22,11 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
     dir: { type: "string" },
     "python-slice": { type: "string", default: "64MB" },
+    convert: { type: "boolean", default: false },
+    layers: { type: "string", default: "1,4" },
   },
 });
+if (values.convert) await convertBench();
 const totalBytes = parseSize(values.size!);
 const runs = Number(values.runs);
 const dir = values.dir ?? join(tmpdir(), `model-recover-bench-${values.size}`);
@@ -117,6 +123,17 @@ const result = {
 if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else printTable(result);
 await writeFile(join(dir, "last-run.json"), JSON.stringify(result, null, 2));
+
+/** pnpm bench --convert: its own rows and table, then the end of the run (the recovery bench is not run). */
+async function convertBench(): Promise<never> {
+  const layers = values.layers!.split(",").map(Number) as [number, number];
+  const dir = values.dir ?? join(tmpdir(), "model-recover-bench-convert");
+  execFileSync("pnpm", ["build"], { cwd: root, stdio: "ignore" });
+  const converted = await benchConversion({ root, dir, runs: Number(values.runs), layers });
+  await writeFile(join(dir, "last-run.json"), JSON.stringify(converted, null, 2));
+  process.stdout.write(values.json ? `${JSON.stringify(converted, null, 2)}\n` : `${convertTable(converted)}\n`);
+  process.exit(0);
+}
 
 function printTable(r: typeof result): void {
   const lines = [

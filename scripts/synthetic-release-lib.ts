@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadPipeline, packRelease, type PipelineDefinition, type Recipe, type RecipeFile } from "@model-recover/pipeline";
+import { loadXorPipeline, packRelease, type PipelineDefinition, type Recipe, type RecipeFile } from "@model-recover/pipeline";
 import { xorshift32Bytes } from "@model-recover/xor-core";
 
 export interface SyntheticReleaseOptions {
@@ -51,7 +51,7 @@ export async function buildSyntheticRelease(options: SyntheticReleaseOptions): P
 
   const sizes = new Map(recipe.files.map((file) => [file.name, scaledSize(file, recipe.files, bytesPerGB)]));
   // The recipe's own format, with a base of the kind it is keyed by.
-  const pipeline = await loadPipeline(recipe.pipeline, recipe.name);
+  const pipeline = await loadXorPipeline(recipe.pipeline, recipe.name);
   const basePath = await syntheticBase(pipeline, recipe, sizes, join(outDir, "base"), seed);
   for (const [position, file] of recipe.files.entries()) {
     await writeFile(join(modelDir, file.name), syntheticContent(file, recipe, sizes, seed + 1 + position));

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadRecipe, recipeNames, type Recipe } from "@model-recover/pipeline";
+import { isTensorRecipe, loadRecipe, recipeNames, type Recipe } from "@model-recover/pipeline";
 import { buildSyntheticRelease } from "../../scripts/synthetic-release-lib.js";
 import { modelRecover, repoRoot } from "../support/cli.js";
 import { runScript } from "../support/script.js";
@@ -75,16 +75,18 @@ describe("scripts/synthetic-release.ts on manifests/belle-13b-2m.json", () => {
   }, 60_000);
 });
 
-describe("a synthetic release of every recipe's shape, in the recipe's own format", () => {
+describe("a synthetic release of every XOR recipe's shape, in the recipe's own format (conversions have their own tests)", () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "mr-synthetic-all-"));
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it("recovers for each recipe in manifests/, every file verified", async () => {
+  it("recovers for each XOR recipe in manifests/, every file verified", async () => {
     for (const name of await recipeNames()) {
-      const { recipe } = await loadRecipe(name);
+      const loaded = await loadRecipe(name);
+      if (isTensorRecipe(loaded)) continue;
+      const { recipe } = loaded;
       const made = await buildSyntheticRelease({ recipe, outDir: join(dir, name), bytesPerGB: SCALE });
       expect(made.recipe.pipeline, name).toBe(recipe.pipeline);
       const run = await modelRecover(made.recoverArgs);

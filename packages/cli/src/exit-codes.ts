@@ -1,6 +1,7 @@
+import { ConvertError } from "@model-recover/llama-convert";
 import { ChecksumListError } from "@model-recover/md5-manifest";
 import { InputFileError, PublishError } from "@model-recover/safe-fs";
-import { TorchFormatError } from "@model-recover/torch-format";
+import { TorchFormatError, TorchSaveError } from "@model-recover/torch-format";
 import { KeyError } from "@model-recover/xor-core";
 import { ExitCode, RecoverError, UsageError } from "@model-recover/pipeline";
 
@@ -21,11 +22,11 @@ export function exitCodeFor(error: unknown): number {
 
 /**
  * The typed errors of the small packages, each a one-line message naming the file: a bad md5 list,
- * key or input file, a checkpoint or safetensors file that breaks its format (inspect, convert), an
- * output replaced by another program while it was written.
+ * key or input file, a checkpoint or safetensors file that breaks its format (inspect, convert), a
+ * params.json that cannot be converted, an output replaced by another program while it was written.
  */
-export function isInputProblem(error: unknown): boolean {
-  return error instanceof ChecksumListError || error instanceof KeyError || error instanceof InputFileError || error instanceof TorchFormatError || error instanceof PublishError;
+export function isInputProblem(error: unknown): error is Error {
+  return [ChecksumListError, KeyError, InputFileError, TorchFormatError, TorchSaveError, ConvertError, PublishError].some((kind) => error instanceof kind);
 }
 
 /** node:util parseArgs throws plain errors with ERR_PARSE_ARGS_* codes for unknown or malformed flags. */

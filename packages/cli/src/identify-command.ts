@@ -3,13 +3,13 @@ import { hashFile } from "@model-recover/md5-manifest";
 import type { CommandContext } from "./context.js";
 import { ExitCode } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
-import { allBases, bundledManifestsDir, formatBytes, loadRecipe, printable, recipeNames, UsageError, type BaseCheckpoint } from "@model-recover/pipeline";
+import { allBases, bundledManifestsDir, formatBytes, isTensorRecipe, loadRecipe, printable, recipeNames, UsageError, type BaseCheckpoint } from "@model-recover/pipeline";
 import { statRegularFile } from "@model-recover/safe-fs";
 
 export const identifySpec: CommandSpec = {
   name: "identify",
   positionals: "<file>",
-  summary: "Name the known base checkpoint a file is (manifests/bases/), by its size where that is known and then by its md5 and sha256, and list the recipes it unlocks. Exit 0 for a known base, 4 otherwise.",
+  summary: "Name the known base checkpoint a file is (manifests/bases/: originals, converted folders), by its size where that is known and then by its md5 and sha256, the conversion recipe that makes it, and the recipes it unlocks. Exit 0 for a known base, 4 otherwise.",
   options: { help: { type: "boolean", short: "h", description: "show this help" } },
 };
 
@@ -34,11 +34,11 @@ export async function identifyCommand(argv: string[], context: CommandContext): 
   const known = (await allBases(bundledManifestsDir)).flatMap(knownFiles);
   // A size that no known base has rules nothing out when sizes are unpublished, so hash unless a size says no.
   const sizeMatches = known.filter((k) => k.size === undefined || k.size === info.size);
-  if (sizeMatches.length === 0) return report(context, path, undefined, `${formatBytes(info.size)}, a size no known base has`);
+  if (sizeMatches.length === 0) return report(context, path, [], undefined, `${formatBytes(info.size)}, a size no known base has`);
   if (info.size > 1e9) context.stderr.write(`hashing ${printable(path)} (${formatBytes(info.size)})…\n`);
   const { md5, sha256 } = await hashFile(path, ["md5", "sha256"]);
-  const match = sizeMatches.find((k) => (k.md5 && k.md5 === md5) || (k.sha256 && k.sha256 === sha256));
-  return report(context, path, match, `md5 ${md5}, sha256 ${sha256}, ${info.size} bytes`);
+  const matches = sizeMatches.filter((k) => (k.md5 && k.md5 === md5) || (k.sha256 && k.sha256 === sha256));
+  return report(context, path, matches, md5!, `md5 ${md5}, sha256 ${sha256}, ${info.size} bytes`);
 }
 
 function knownFiles(base: BaseCheckpoint): Known[] {
@@ -46,18 +46,28 @@ function knownFiles(base: BaseCheckpoint): Known[] {
   return (base.files ?? []).map((f) => ({ base, name: f.name, size: f.size, md5: f.md5 }));
 }
 
-async function report(context: CommandContext, path: string, match: Known | undefined, facts: string): Promise<number> {
-  if (!match) {
+/**
+ * Every base the file is part of (a 7B consolidated.00.pth is both the XOR releases' key and an
+ * input of the 7B conversion; tokenizer.model is in every size), what makes it (a conversion recipe
+ * whose output has its md5), and the recipes it unlocks.
+ */
+async function report(context: CommandContext, path: string, matches: Known[], md5: string | undefined, facts: string): Promise<number> {
+  if (matches.length === 0) {
     context.stdout.write(`${printable(path)}: not a known base (${facts}); known bases are in manifests/bases/\n`);
     return ExitCode.badInput;
   }
+  const ids = new Set(matches.map((m) => m.base.id));
   const recipes: string[] = [];
+  const madeBy: string[] = [];
   for (const name of await recipeNames()) {
-    const { recipe } = await loadRecipe(name, { cwd: context.cwd });
-    if (recipe.base === match.base.id) recipes.push(name);
+    const loaded = await loadRecipe(name, { cwd: context.cwd });
+    if (typeof loaded.recipe.base === "string" && ids.has(loaded.recipe.base)) recipes.push(name);
+    if (isTensorRecipe(loaded) && md5 && loaded.recipe.files.some((f) => f.md5 === md5)) madeBy.push(name);
   }
-  const what = match.base.fileName ? match.base.title : `${match.name} of ${match.base.title}`;
-  const unlocks = recipes.length > 0 ? `it unlocks: ${recipes.join(", ")}` : `no recipe is keyed with it${match.base.notes ? ` (${match.base.notes})` : ""}`;
-  context.stdout.write(`${printable(path)}: ${printable(what)} (${facts}); ${printable(unlocks)}\n`);
+  const what = matches.map((m) => (m.base.fileName ? m.base.title : `${m.name} of ${m.base.title}`)).join("; ");
+  const made = madeBy.length > 0 ? `; made by ${madeBy.join(", ")}` : "";
+  const notes = matches.flatMap((m) => (m.base.notes ? [m.base.notes] : []));
+  const unlocks = recipes.length > 0 ? `it unlocks: ${recipes.join(", ")}` : `no recipe is keyed with it${notes.length > 0 ? ` (${notes.join(" ")})` : ""}`;
+  context.stdout.write(`${printable(path)}: ${printable(what)} (${facts})${printable(made)}; ${printable(unlocks)}\n`);
   return ExitCode.ok;
 }

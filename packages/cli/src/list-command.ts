@@ -1,4 +1,4 @@
-import { formatBytes, isEncrypted, loadRecipe, printable, recipeNames, type LoadedRecipe, type Recipe } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, formatBytes, isEncrypted, isTensorPipeline, loadRecipe, printable, recipeNames, type Recipe } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { ExitCode } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
@@ -30,10 +30,17 @@ function knownSize(recipe: Recipe): string {
   return sizes.every((s) => s !== undefined) ? formatBytes(sizes.reduce((a, b) => a! + b!, 0)!) : "unknown";
 }
 
-/** Which checks the published hashes allow: a header always verifies its file; the card's md5 where published. */
-function verifiable({ recipe, pipeline }: LoadedRecipe): string {
+/**
+ * Which checks the published hashes allow: a header always verifies its file; the card's md5 where
+ * published; a conversion's inputs, where their md5s are published.
+ */
+function verifiable({ recipe, pipeline, base }: AnyLoadedRecipe): string {
   const withMd5 = recipe.files.filter((f) => f.md5 !== null).length;
   const md5 = `card md5 ${withMd5}/${recipe.files.length}`;
+  if (isTensorPipeline(pipeline)) {
+    const inputs = base.files ?? [];
+    return `input md5 ${inputs.filter((f) => f.md5 !== null).length}/${inputs.length}, ${md5}`;
+  }
   if (pipeline.header !== "sha256") return md5;
   const encrypted = recipe.files.filter(isEncrypted).length;
   return `header sha256 ${encrypted}/${encrypted}, ${md5}`;

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration, printable, type RecoverEvent } from "@model-recover/pipeline";
+import { type ConvertLlamaEvent, formatBytes, formatDuration, printable } from "@model-recover/pipeline";
 
 interface Stream {
   write(text: string): unknown;
@@ -7,10 +7,11 @@ interface Stream {
 }
 
 /**
- * Draws recovery events: on a TTY a bar per active file and one overall, redrawn in place at most
- * ten times a second; otherwise a plain line every few seconds, so CI logs stay readable.
+ * Draws recovery and conversion events: on a TTY a bar per active file and one overall, redrawn in
+ * place at most ten times a second; otherwise a plain line every few seconds, so CI logs stay readable.
  */
-export function createProgress(stream: Stream, options: { plainEverySeconds?: number; now?: () => number } = {}) {
+export function createProgress(stream: Stream, options: { plainEverySeconds?: number; now?: () => number; work?: "recover" | "write" } = {}) {
+  const work = options.work ?? "recover";
   const now = options.now ?? (() => performance.now() / 1000);
   const tty = stream.isTTY === true;
   const plainEvery = options.plainEverySeconds ?? 5;
@@ -59,16 +60,35 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
     stream.write(`${printable(line)}\n`);
   }
 
-  return (event: RecoverEvent): void => {
+  /** The md5 pass over a conversion's inputs, before any output: one line, redrawn in place on a TTY. */
+  function hashing(name: string, bytesDone: number, bytes: number): void {
+    const t = now();
+    if (tty ? t - lastDraw < 0.1 : t - lastDraw < plainEvery) return;
+    lastDraw = t;
+    const line = `md5 of ${printable(name)}: ${pct(bytesDone, bytes)} of ${formatBytes(bytes)}`;
+    stream.write(tty ? `\r\x1b[K${line}` : `progress: ${line}\n`);
+  }
+
+  return (event: ConvertLlamaEvent): void => {
     switch (event.type) {
+      case "originals-found":
+        return say(`originals: ${event.dir} (${event.model}, ${event.shards} consolidated file${event.shards === 1 ? "" : "s"}${event.tokenizer ? `, ${event.tokenizer}` : ""})`);
+      case "shapes-checked":
+        return say(`shapes: ${event.tensors} tensors in ${event.files} file${event.files > 1 ? "s" : ""} are what params.json says (read from the pickles; no weight read yet)`);
+      case "input-progress":
+        return hashing(event.name, event.bytesDone, event.bytes);
+      case "input-checked":
+        if (tty) stream.write("\r\x1b[K");
+        if (event.input.md5) say(`md5 of ${event.input.name} is the published one (${event.input.md5})`);
+        return;
       case "planned": {
         const todo = event.files.filter((f) => !f.reused);
         totalBytes = todo.reduce((sum, f) => sum + f.bytes, 0);
         started = now();
         for (const name of event.extras) say(`not part of the release, left alone: ${name}`);
         const reused = event.files.length - todo.length;
-        if (todo.length === 0) say(`all ${reused} files already verified: nothing to recover`);
-        else say(`${todo.length} ${todo.length === 1 ? "file" : "files"} to recover (${formatBytes(totalBytes)})${reused ? `, ${reused} already verified` : ""}`);
+        if (todo.length === 0) say(`all ${reused} files already verified: nothing to ${work}`);
+        else say(`${todo.length} ${todo.length === 1 ? "file" : "files"} to ${work} (${formatBytes(totalBytes)})${reused ? `, ${reused} already verified` : ""}`);
         return;
       }
       case "restored":

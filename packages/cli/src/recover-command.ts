@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
-import { InputError, type InputErrorCode, loadRecipe, printable, recover, type RecoverSummary, UsageError, VerificationError, type VerifyMode } from "@model-recover/pipeline";
+import { InputError, type InputErrorCode, isTensorRecipe, type LoadedRecipe, type LoadedTensorRecipe, loadRecipe, printable, recover, type RecoverSummary, UsageError, VerificationError, type VerifyMode } from "@model-recover/pipeline";
 import type { CommandContext, RecoverHooks } from "./context.js";
+import { runConversion } from "./convert-llama-command.js";
 import { ExitCode, exitCodesHelp } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
 import { createProgress } from "./progress.js";
@@ -10,12 +11,12 @@ import { formatSummary } from "./summary.js";
 export const recoverSpec: CommandSpec = {
   name: "recover",
   positionals: "<recipe>",
-  summary: "Recover a published XOR release into a verified Hugging Face model folder. <recipe> is a recipe name (model-recover list) or a path to a recipe file.",
+  summary: "Recover a published XOR release into a verified Hugging Face model folder, or run a conversion recipe (llama-30b-hf: Meta's originals to the Hugging Face folder). <recipe> is a recipe name (model-recover list) or a path to a recipe file.",
   options: {
-    base: { type: "string", value: "<file|folder>", env: "MODEL_RECOVER_BASE", description: "the base checkpoint the release is keyed with (LLaMA-13B consolidated.00.pth), or the folder the LLaMA download went to" },
+    base: { type: "string", value: "<file|folder>", env: "MODEL_RECOVER_BASE", description: "the base checkpoint the release is keyed with (LLaMA-13B consolidated.00.pth), or the folder the LLaMA download went to (a conversion recipe's input)" },
     enc: { type: "string", value: "<folder>", env: "MODEL_RECOVER_ENC", description: "the downloaded release folder (*-enc) holding the encrypted files" },
     out: { type: "string", value: "<folder>", env: "MODEL_RECOVER_OUT", description: "where the recovered model goes (default: out/<recipe>); it must not overlap --enc or --base" },
-    verify: { type: "string", value: "<mode>", default: "full", description: "full: each file's header sha256 and the card's md5; sha256: the header's sha256 alone, skipping the md5 pass (faster)" },
+    verify: { type: "string", value: "<mode>", default: "full", description: "full: each file's header sha256 and the card's md5; sha256: the header's sha256 alone, skipping the md5 pass (faster; a conversion then checks its originals' shapes, not their md5s)" },
     to: { type: "string", value: "<format>", default: "bin", description: "bin: the files as published; safetensors: each pytorch_model*.bin converted in the same pass to model-*.safetensors, with model.safetensors.index.json (the .bin bytes are still verified first)" },
     "keep-bin": { type: "boolean", description: "with --to safetensors, also keep the .bin files and their index" },
     store: { type: "string", value: "<dir>", env: "MODEL_RECOVER_STORE", description: "also keep verified outputs in this content store (read-only hard links), from which pnpm recover puts a cached recovery back" },
@@ -38,8 +39,15 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   if (to !== "bin" && to !== "safetensors") throw new UsageError(`--to ${printable(to)}: expected bin or safetensors`);
   if (values["keep-bin"] && to !== "safetensors") throw new UsageError("--keep-bin goes with --to safetensors");
   if (positionals.length !== 1) throw new UsageError(`expected one recipe, found ${positionals.length}: model-recover recover <recipe> (try --help)`);
-  const flags = values as unknown as RecoverFlags;
-  const summary = await recoverRecipe(positionals[0]!, { ...flags, verify, to, keepBin: values["keep-bin"] === true }, context);
+  const flags: RecoverFlags = { ...(values as unknown as RecoverFlags), verify, to, keepBin: values["keep-bin"] === true };
+  const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
+  // The engine is the pipeline's: a conversion recipe runs the tensor engine, any other the XOR engine.
+  if (isTensorRecipe(loaded)) {
+    if (flags.keepBin) throw new UsageError(`--keep-bin: ${printable(loaded.recipe.name)} is a conversion; it writes either .bin (--to bin) or safetensors (--to safetensors)`);
+    await convertRecipe(loaded, flags, context);
+    return ExitCode.ok;
+  }
+  const summary = await recoverRecipe(loaded, flags, context);
   context.hooks?.onSummary?.(summary);
   return ExitCode.ok;
 }
@@ -55,9 +63,8 @@ interface RecoverFlags {
   keepBin: boolean;
 }
 
-async function recoverRecipe(recipeName: string, flags: RecoverFlags, context: CommandContext): Promise<RecoverSummary> {
+async function recoverRecipe(loaded: LoadedRecipe, flags: RecoverFlags, context: CommandContext): Promise<RecoverSummary> {
   const hooks: RecoverHooks = context.hooks ?? {};
-  const loaded = await loadRecipe(recipeName, { cwd: context.cwd });
   const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
   context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  enc:  ${printable(paths.enc)}\n  base: ${printable(paths.base)}\n  out:  ${printable(paths.out)}\n`);
   const storeDir = hooks.store?.dir ?? flags.store ?? context.env.MODEL_RECOVER_STORE;
@@ -78,11 +85,39 @@ async function recoverRecipe(recipeName: string, flags: RecoverFlags, context: C
   context.stdout.write(formatSummary(summary, loaded.recipe, paths.out));
   if (!summary.ok) {
     hooks.onSummary?.(summary);
-    // A file lost to the disk or to a download that changed under us is bad input, not a bad file.
-    const inputProblem = summary.files.find((f) => f.status === "failed" && f.code !== "VERIFY_FAILED");
-    if (inputProblem?.status === "failed") throw new InputError(inputProblem.code as InputErrorCode, inputProblem.message);
-    const failed = summary.files.flatMap((f) => (f.status === "failed" ? [f.name] : []));
-    throw new VerificationError(failed[0]!, `${failed.length} of ${summary.files.length} files did not verify: ${failed.join(", ")}; see the lines above for why and what to do`);
+    throwFailure(summary);
   }
   return summary;
+}
+
+/**
+ * A conversion recipe (llama-30b-hf): --base is the original download, the published hashes are the
+ * recipe's; `--verify sha256` (skip the md5 pass) skips hashing the originals.
+ */
+async function convertRecipe(loaded: LoadedTensorRecipe, flags: RecoverFlags, context: CommandContext): Promise<void> {
+  const hooks: RecoverHooks = context.hooks ?? {};
+  const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
+  context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  originals: ${printable(paths.base)}\n  out:       ${printable(paths.out)}\n`);
+  const storeDir = hooks.store?.dir ?? flags.store ?? context.env.MODEL_RECOVER_STORE;
+  await runConversion(
+    {
+      originals: paths.base,
+      outDir: paths.out,
+      recipe: loaded,
+      verify: flags.verify === "sha256" ? "shapes" : "full",
+      format: flags.to,
+      ...(storeDir ? { store: { dir: resolve(context.cwd, storeDir) } } : {}),
+      ...(hooks.beforeWork ? { beforeWork: hooks.beforeWork } : {}),
+    },
+    context,
+    loaded.recipe,
+  );
+}
+
+/** A file lost to the disk or to an input that changed under us is bad input, not a bad file. */
+export function throwFailure(summary: RecoverSummary): never {
+  const inputProblem = summary.files.find((f) => f.status === "failed" && f.code !== "VERIFY_FAILED");
+  if (inputProblem?.status === "failed") throw new InputError(inputProblem.code as InputErrorCode, inputProblem.message);
+  const failed = summary.files.flatMap((f) => (f.status === "failed" ? [f.name] : []));
+  throw new VerificationError(failed[0]!, `${failed.length} of ${summary.files.length} files did not verify: ${failed.join(", ")}; see the lines above for why and what to do`);
 }

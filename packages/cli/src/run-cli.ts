@@ -7,6 +7,7 @@ import type { CommandSpec } from "./options.js";
 import { packCommand, packSpec } from "./pack-command.js";
 import { recipeCommand, recipeSpec } from "./recipe-command.js";
 import { recoverCommand, recoverSpec } from "./recover-command.js";
+import { convertLlamaCommand, convertLlamaSpec } from "./convert-llama-command.js";
 import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isInputProblem, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
 import { printable, RecoverError } from "@model-recover/pipeline";
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
   identify: { spec: identifySpec, line: "name the known base checkpoint a file is, and the recipes it unlocks", run: identifyCommand },
   inspect: { spec: inspectSpec, line: "list a .bin or .safetensors file's tensors; check a model folder's shards and index", run: inspectCommand },
   convert: { spec: convertSpec, line: "a recovered folder's .bin shards to safetensors, as HF's convert.py writes them", run: convertCommand },
+  "convert-llama": { spec: convertLlamaSpec, line: "convert Meta's original LLaMA into the Hugging Face folder of 2023, byte for byte", run: convertLlamaCommand },
 };
 
 /** Every command's declaration, for the README's tables and the tests that keep them in step. */

@@ -1,7 +1,7 @@
 import { InputFileError, readSmallFile } from "@model-recover/safe-fs";
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "./exit-codes.js";
-import { printable, type LoadedRecipe } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, isTensorRecipe, printable } from "@model-recover/pipeline";
 
 export interface PathSettings {
   enc: string;
@@ -18,8 +18,9 @@ const KEYS = ["enc", "base", "out"] as const;
 /**
  * Where the release folder, the base and the output are: flags win over environment variables,
  * which win over the local config file (per recipe, then global), then over a recipe's bundled paths.
+ * A conversion (a tensor recipe) has no release folder (`enc` is ""): its base is the folder of its inputs.
  */
-export async function resolvePaths(loaded: LoadedRecipe, flags: Partial3, options: { cwd: string; env: NodeJS.ProcessEnv; configFile?: string; projectDir?: string }): Promise<PathSettings & { sources: Record<keyof PathSettings, string> }> {
+export async function resolvePaths(loaded: AnyLoadedRecipe, flags: Partial3, options: { cwd: string; env: NodeJS.ProcessEnv; configFile?: string; projectDir?: string }): Promise<PathSettings & { sources: Record<keyof PathSettings, string> }> {
   const { cwd, env } = options;
   const config = await readConfig(options.configFile ?? env.MODEL_RECOVER_CONFIG, cwd, options.projectDir ?? cwd);
   const recipe = loaded.recipe;
@@ -32,17 +33,20 @@ export async function resolvePaths(loaded: LoadedRecipe, flags: Partial3, option
   ];
   const chosen: Partial3 = {};
   const sources = {} as Record<keyof PathSettings, string>;
+  const conversion = isTensorRecipe(loaded);
+  if (conversion && flags.enc) throw new UsageError(`--enc: ${recipe.name} is a conversion, not a release; it reads the original download given with --base`);
   for (const key of KEYS) {
+    if (conversion && key === "enc") continue;
     const layer = layers.find(([, values]) => values[key]);
-    if (!layer) throw new UsageError(missingMessage(key, recipe.name));
+    if (!layer) throw new UsageError(missingMessage(key, recipe.name, conversion));
     chosen[key] = resolve(layer[0] === config.file ? config.dir : cwd, layer[1][key]!);
     sources[key] = layer[0];
   }
-  return { ...(chosen as PathSettings), sources };
+  return { ...(chosen as PathSettings), enc: chosen.enc ?? "", sources };
 }
 
-function missingMessage(key: "enc" | "base" | "out", recipe: string): string {
-  const what = key === "enc" ? "the downloaded *-enc folder" : "the base checkpoint (consolidated.00.pth)";
+function missingMessage(key: "enc" | "base" | "out", recipe: string, conversion: boolean): string {
+  const what = key === "enc" ? "the downloaded *-enc folder" : conversion ? "the folder of the original LLaMA download" : "the base checkpoint (consolidated.00.pth)";
   return `no --${key} given for ${recipe}: pass --${key} <${what}>, set MODEL_RECOVER_${key.toUpperCase()}, or put "${key}" in ${CONFIG_FILE}`;
 }
 

@@ -6,4 +6,4 @@ export { PyFloat, pyFloat, type PyJson, pythonFloatRepr, pythonJsonDumps } from 
 export { DEFAULT_BLOCK_BYTES, hfTensorBlocks, type OriginalRowReader, permuteRotaryHeads } from "./row-blocks.js";
 export { type HfShard, MAX_SHARD_BYTES, shardCheckpoint, shardIndexJson } from "./sharding.js";
 export { intermediateSize, KNOWN_LLAMA_SIZES, type KnownLlamaSize, knownLlamaSize } from "./sizes.js";
-export { type ConvertGeometry, convertGeometry, type PlannedTensor, planTensors, type TensorSource, tensorBytes } from "./tensor-plan.js";
+export { type ConvertGeometry, convertGeometry, type PlannedTensor, planTensors, type ShardableTensor, type TensorSource, tensorBytes } from "./tensor-plan.js";

@@ -15,6 +15,12 @@ it("writes nested objects as json.dumps(indent=2, sort_keys=True) does, ASCII-es
   expect(pythonJsonDumps(value)).toBe(await runPython("-c", [script]));
 });
 
+it("writes json.dumps(indent=4) as convert.py writes model.safetensors.index.json", async () => {
+  const value = { metadata: { total_size: 12 }, weight_map: { a: "model-00001-of-00002.safetensors", b: "model-00002-of-00002.safetensors" } };
+  const script = `import json\nprint(json.dumps({"metadata": {"total_size": 12}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}, indent=4), end="")`;
+  expect(pythonJsonDumps(value, { indent: 4 })).toBe(await runPython("-c", [script]));
+});
+
 it("refuses a non-integer number not marked as a float, and non-finite floats", () => {
   expect(() => pythonJsonDumps(0.5)).toThrow("wrap floats in pyFloat()");
   expect(() => pythonFloatRepr(Number.NaN)).toThrow("non-standard literal");

@@ -1,8 +1,8 @@
 /**
  * `json.dumps(value, indent=2, sort_keys=True)` of CPython, for the small files transformers wrote
- * (config.json, the index...). Python tells ints from floats, so floats are wrapped: `pyFloat(1e-6)`
- * prints as Python's repr does ("1e-06", "0.02", "1.0"), ints print as digits (bigint for the
- * tokenizer's 10**30-ish model_max_length).
+ * (config.json, the index...); `{ indent: 4 }` for `indent=4`. Python tells ints from floats, so
+ * floats are wrapped: `pyFloat(1e-6)` prints as Python's repr does ("1e-06", "0.02", "1.0"), ints
+ * print as digits (bigint for the tokenizer's 10**30-ish model_max_length).
  */
 export class PyFloat {
   constructor(readonly value: number) {}
@@ -12,7 +12,11 @@ export const pyFloat = (value: number): PyFloat => new PyFloat(value);
 
 export type PyJson = null | boolean | string | number | bigint | PyFloat | readonly PyJson[] | { readonly [key: string]: PyJson };
 
-export function pythonJsonDumps(value: PyJson, indent = ""): string {
+export function pythonJsonDumps(value: PyJson, options: { indent?: number } = {}): string {
+  return dumpsAt(value, " ".repeat(options.indent ?? 2), "");
+}
+
+function dumpsAt(value: PyJson, step: string, indent: string): string {
   if (value === null) return "null";
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "string") return pythonString(value);
@@ -22,15 +26,15 @@ export function pythonJsonDumps(value: PyJson, indent = ""): string {
     return String(value);
   }
   if (value instanceof PyFloat) return pythonFloatRepr(value.value);
-  const inner = `${indent}  `;
+  const inner = indent + step;
   if (Array.isArray(value)) {
     if (value.length === 0) return "[]";
-    return `[\n${value.map((item) => inner + pythonJsonDumps(item, inner)).join(",\n")}\n${indent}]`;
+    return `[\n${value.map((item) => inner + dumpsAt(item, step, inner)).join(",\n")}\n${indent}]`;
   }
   const keys = Object.keys(value).sort(byCodePoint);
   if (keys.length === 0) return "{}";
   const record = value as { readonly [key: string]: PyJson };
-  return `{\n${keys.map((key) => `${inner}${pythonString(key)}: ${pythonJsonDumps(record[key]!, inner)}`).join(",\n")}\n${indent}}`;
+  return `{\n${keys.map((key) => `${inner}${pythonString(key)}: ${dumpsAt(record[key]!, step, inner)}`).join(",\n")}\n${indent}}`;
 }
 
 function byCodePoint(a: string, b: string): number {

@@ -15,14 +15,14 @@ export const DEFAULT_BLOCK_BYTES = 4 << 20;
 
 /**
  * The bytes of one HF tensor in C order, one block of whole rows at a time, made from the originals
- * as `planTensors` describes. A block never holds more than about `blockBytes` of output plus the
- * same of input; a dim-1 merge reads the same rows from every shard and interleaves them.
+ * as `planTensors` describes. A dim-1 merge reads the same rows from every shard at once and
+ * interleaves them. The next block's reads are in flight while a block is made and consumed, so
+ * memory stays near three times `blockBytes` (a block in hand, its output, the next one's input).
  */
 export async function* hfTensorBlocks(tensor: PlannedTensor, geometry: ConvertGeometry, reader: OriginalRowReader, blockBytes = DEFAULT_BLOCK_BYTES): AsyncIterable<Uint8Array> {
   const { source } = tensor;
   if (source.kind === "rotary-inv-freq") return yield new Uint8Array(savedRotaryInvFreq(geometry.headDim).buffer);
   const shape = tensor.originalShape!;
-  const rows = shape.length === 1 ? 1 : shape[0]!;
   const rowBytes = (shape.length === 1 ? shape[0]! : shape[1]!) * 2;
   const read = async (shard: number, first: number, count: number) => {
     const bytes = await reader.readRows(shard, source.original, first, count);
@@ -31,26 +31,52 @@ export async function* hfTensorBlocks(tensor: PlannedTensor, geometry: ConvertGe
     }
     return bytes;
   };
-  if (source.kind === "first-shard") return yield await read(0, 0, 1);
+  const blocks = rowBlocks(tensor, geometry, blockBytes);
+  const fetch = (block: RowBlock) => {
+    const pieces = Promise.all(block.shards.map((shard) => read(shard, block.first, block.count)));
+    // Awaited in turn below; handled now so that a consumer that stops early leaves no unhandled rejection.
+    pieces.catch(() => undefined);
+    return pieces;
+  };
+  let next = blocks.length > 0 ? fetch(blocks[0]!) : undefined;
+  for (const [i, block] of blocks.entries()) {
+    const pieces = await next!;
+    next = i + 1 < blocks.length ? fetch(blocks[i + 1]!) : undefined;
+    if (source.kind === "join-columns") yield interleaveRows(pieces, block.count, rowBytes);
+    else yield source.kind === "stack-rows" && source.rotary ? permuteRotaryHeads(pieces[0]!, geometry.headDim, rowBytes) : pieces[0]!;
+  }
+}
+
+/** Rows [first, first + count) of the original in each of `shards`, making one block of output. */
+interface RowBlock {
+  shards: number[];
+  first: number;
+  count: number;
+}
+
+/**
+ * The blocks of a tensor in output order: shard 0's norm; for a dim-1 merge the same rows of every
+ * shard; for stacked rows each shard's rows in turn, rotary blocks holding whole heads.
+ */
+function rowBlocks(tensor: PlannedTensor, geometry: ConvertGeometry, blockBytes: number): RowBlock[] {
+  const shape = tensor.originalShape!;
+  const rows = shape.length === 1 ? 1 : shape[0]!;
+  const rowBytes = (shape.length === 1 ? shape[0]! : shape[1]!) * 2;
+  const { source } = tensor;
+  const every = Array.from({ length: geometry.shards }, (_, shard) => shard);
+  const blocks: RowBlock[] = [];
+  if (source.kind === "first-shard") return [{ shards: [0], first: 0, count: 1 }];
   if (source.kind === "join-columns") {
     const perBlock = Math.max(1, Math.floor(blockBytes / (rowBytes * geometry.shards)));
-    for (let first = 0; first < rows; first += perBlock) {
-      const count = Math.min(perBlock, rows - first);
-      const pieces = [];
-      for (let shard = 0; shard < geometry.shards; shard++) pieces.push(await read(shard, first, count));
-      yield interleaveRows(pieces, count, rowBytes);
-    }
-    return;
+    for (let first = 0; first < rows; first += perBlock) blocks.push({ shards: every, first, count: Math.min(perBlock, rows - first) });
+    return blocks;
   }
-  // Stacked rows: blocks stay inside one shard; rotary blocks hold whole heads.
-  const unit = source.rotary ? geometry.headDim : 1;
+  const unit = source.kind === "stack-rows" && source.rotary ? geometry.headDim : 1;
   const perBlock = Math.max(1, Math.floor(blockBytes / rowBytes / unit)) * unit;
-  for (let shard = 0; shard < geometry.shards; shard++) {
-    for (let first = 0; first < rows; first += perBlock) {
-      const block = await read(shard, first, Math.min(perBlock, rows - first));
-      yield source.rotary ? permuteRotaryHeads(block, geometry.headDim, rowBytes) : block;
-    }
+  for (const shard of every) {
+    for (let first = 0; first < rows; first += perBlock) blocks.push({ shards: [shard], first, count: Math.min(perBlock, rows - first) });
   }
+  return blocks;
 }
 
 /** Rows of a dim-1 merge: row r is shard 0's row r, then shard 1's, ... */

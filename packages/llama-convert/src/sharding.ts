@@ -1,12 +1,12 @@
 import { pythonJsonDumps } from "./python-json.js";
-import { type PlannedTensor, tensorBytes } from "./tensor-plan.js";
+import { type ShardableTensor, tensorBytes } from "./tensor-plan.js";
 
 /** save_pretrained's default max_shard_size "10GB": convert_file_size_to_int counts GB as 10**9. */
 export const MAX_SHARD_BYTES = 10 * 10 ** 9;
 
-export interface HfShard {
+export interface HfShard<T extends ShardableTensor = ShardableTensor> {
   readonly fileName: string;
-  readonly tensors: readonly PlannedTensor[];
+  readonly tensors: readonly T[];
 }
 
 /**
@@ -15,9 +15,9 @@ export interface HfShard {
  * its own after the current one), sizes as numel * dtype bytes. One shard is `pytorch_model.bin`
  * with no index; n shards are `pytorch_model-0000i-of-0000n.bin`.
  */
-export function shardCheckpoint(tensors: readonly PlannedTensor[], maxShardBytes = MAX_SHARD_BYTES): HfShard[] {
-  const blocks: PlannedTensor[][] = [];
-  let current: PlannedTensor[] = [];
+export function shardCheckpoint<T extends ShardableTensor>(tensors: readonly T[], maxShardBytes = MAX_SHARD_BYTES): HfShard<T>[] {
+  const blocks: T[][] = [];
+  let current: T[] = [];
   let currentBytes = 0;
   for (const tensor of tensors) {
     const bytes = tensorBytes(tensor);

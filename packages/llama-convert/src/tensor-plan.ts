@@ -18,10 +18,14 @@ export type TensorSource =
   | { readonly kind: "first-shard"; readonly original: string }
   | { readonly kind: "rotary-inv-freq" };
 
-export interface PlannedTensor {
+/** What sharding and the index need of a tensor: any checkpoint's tensors, not only planned ones. */
+export interface ShardableTensor {
   readonly name: string;
   readonly dtype: "F16" | "F32";
   readonly shape: readonly number[];
+}
+
+export interface PlannedTensor extends ShardableTensor {
   readonly source: TensorSource;
   /** Shape of the original tensor in each shard (absent for computed tensors), to check the reader against. */
   readonly originalShape?: readonly number[];
@@ -83,6 +87,6 @@ export function planTensors(geometry: ConvertGeometry): PlannedTensor[] {
   return plan;
 }
 
-export function tensorBytes(tensor: PlannedTensor): number {
+export function tensorBytes(tensor: ShardableTensor): number {
   return tensor.shape.reduce((a, b) => a * b, 1) * (tensor.dtype === "F16" ? 2 : 4);
 }

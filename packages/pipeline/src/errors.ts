@@ -58,7 +58,12 @@ export type InputErrorCode =
   | "BASE_CHANGED"
   | "MODEL_NOT_FOLDER"
   | "MODEL_INCONSISTENT"
-  | "NOTHING_TO_CONVERT";
+  | "NOTHING_TO_CONVERT"
+  | "INPUT_CHANGED"
+  | "TENSOR_MISSING"
+  | "TENSOR_NOT_CONTIGUOUS"
+  | "ORIGINALS_MISSING"
+  | "ORIGINALS_WRONG";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
 export class InputError extends RecoverError {

@@ -1,9 +1,9 @@
 export { ExitCode, InputError, InterruptedError, RecipeError, RecoverError, UsageError, VerificationError, type InputErrorCode } from "./errors.js";
-export { bundledManifestsDir, displayPath, loadRecipe, recipeNames, resolveRecipe, validateRecipe } from "./recipe/load-recipe.js";
+export { bundledManifestsDir, displayPath, loadRecipe, recipeNames, resolveRecipe, validateRecipe, xorRecipe } from "./recipe/load-recipe.js";
 export { allBases } from "./recipe/bases.js";
 export { recipeFromFolder } from "./recipe/from-folder.js";
-export { loadPipeline, pipelineNames, type PipelineDefinition } from "./recipe/pipelines.js";
-export { isEncrypted, type BaseCheckpoint, type ClearRecipeFile, type EncryptedRecipeFile, type LoadedRecipe, type Recipe, type RecipeFile } from "./recipe/types.js";
+export { type AnyPipelineDefinition, isTensorPipeline, loadPipeline, loadXorPipeline, pipelineNames, type PipelineDefinition, type TensorPipelineDefinition } from "./recipe/pipelines.js";
+export { type AnyLoadedRecipe, isEncrypted, isTensorRecipe, type BaseCheckpoint, type ClearRecipeFile, type EncryptedRecipeFile, type LoadedRecipe, type LoadedTensorRecipe, type Recipe, type RecipeFile } from "./recipe/types.js";
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
 export type { KnownOutput } from "./recover/existing-outputs.js";
@@ -20,3 +20,8 @@ export type { InspectedFile, InspectedTensor, InspectProblem, InspectReport, Lla
 export { formatBytes, formatDuration } from "./units.js";
 export { printable } from "./printable.js";
 export { asciiJson } from "./ascii-json.js";
+export { convertLlama, type ConvertLlamaOptions } from "./convert/convert-llama.js";
+export type { CheckedInput, ConvertLlamaEvent, ConvertLlamaSummary } from "./convert/llama-events.js";
+export { TensorFile, type StoredTensor } from "./tensors/tensor-file.js";
+export { OutputWriter, type OutputWriterOptions } from "./tensors/output-writer.js";
+export { hfIndexFile, shardFileBytes, shardFileName, type TensorBytes, type ShardFormat, writeShardFile } from "./tensors/shard-file.js";

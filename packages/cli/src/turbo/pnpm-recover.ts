@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { loadRecipe, type LoadedRecipe, type RecoverSummary } from "@model-recover/pipeline";
+import { isTensorRecipe, loadRecipe, type LoadedRecipe, type RecoverSummary } from "@model-recover/pipeline";
 import type { CommandContext, RecoverHooks } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCommand } from "../options.js";
@@ -47,6 +47,8 @@ async function understand(args: string[], context: CommandContext & { repoRoot: 
     const { values, positionals } = parseCommand(recoverSpec, args);
     if (values.help || positionals.length !== 1) return undefined;
     const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
+    // A conversion is not cached through turbo yet: it runs as model-recover recover runs it.
+    if (isTensorRecipe(loaded)) return undefined;
     const flags = values as { base?: string; enc?: string; out?: string; config?: string; store?: string; verify: string };
     const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, projectDir: context.repoRoot, ...(flags.config ? { configFile: flags.config } : {}) });
     const store = resolve(context.cwd, flags.store ?? context.env.MODEL_RECOVER_STORE ?? join(context.repoRoot, ".cache", "model-recover", "store"));

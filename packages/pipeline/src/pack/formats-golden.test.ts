@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { xorshift32Bytes } from "@model-recover/xor-core";
-import { resolveRecipe } from "../recipe/load-recipe.js";
+import { resolveRecipe, xorRecipe } from "../recipe/load-recipe.js";
 import type { Recipe } from "../recipe/types.js";
 import { recover } from "../recover/recover.js";
 import { packRelease } from "./pack.js";
@@ -34,7 +34,7 @@ async function folderWith(path: string, files: Record<string, Uint8Array>): Prom
 }
 
 async function recoverRelease(recipe: Recipe, encDir: string, basePath: string, outDir: string) {
-  const loaded = await resolveRecipe(recipe, { file: "vector", root: dir });
+  const loaded = xorRecipe(await resolveRecipe(recipe, { file: "vector", root: dir }));
   return recover({ loaded, encDir, basePath, outDir, checkFolder: false });
 }
 

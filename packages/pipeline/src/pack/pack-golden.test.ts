@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { xorshift32Bytes } from "@model-recover/xor-core";
-import { resolveRecipe } from "../recipe/load-recipe.js";
+import { resolveRecipe, xorRecipe } from "../recipe/load-recipe.js";
 import { recover } from "../recover/recover.js";
 import { packRelease } from "./pack.js";
 
@@ -43,7 +43,7 @@ describe("pack and recover reproduce the published scripts' golden vectors byte 
       expect(recipe.files[0]).toMatchObject({ sha256: golden.plain.sha256, md5: golden.plain.md5, encMd5: golden.enc.md5 });
 
       const out = join(work, "out");
-      const loaded = await resolveRecipe(recipe, { file: "golden.json", root: work });
+      const loaded = xorRecipe(await resolveRecipe(recipe, { file: "golden.json", root: work }));
       const summary = await recover({ loaded, encDir: release, basePath: keyPath, outDir: out, checkFolder: false });
       expect(summary.files.map((f) => f.status)).toEqual(["verified"]);
       expect(await digest("sha256", join(out, golden.plain.fileName))).toBe(golden.plain.sha256);

@@ -5,8 +5,8 @@ import { formatChecksumList, hashFile } from "@model-recover/md5-manifest";
 import { checkPlainFileName } from "@model-recover/hf-layout";
 import { describeKind, makeFolder, openRegularFile, writeFresh } from "@model-recover/safe-fs";
 import { explainWriteError, InputError, RecipeError, UsageError, VerificationError } from "../errors.js";
-import { resolveRecipe, validateRecipe } from "../recipe/load-recipe.js";
-import { loadPipeline, type PipelineDefinition } from "../recipe/pipelines.js";
+import { resolveRecipe, validateRecipe, xorRecipe } from "../recipe/load-recipe.js";
+import { loadXorPipeline, type PipelineDefinition } from "../recipe/pipelines.js";
 import { recipeNameProblem } from "../recipe/validate.js";
 import { linkedFolders, refuseOverlaps } from "../recover/overlaps.js";
 import type { BaseCheckpoint, Recipe, RecipeFile } from "../recipe/types.js";
@@ -57,7 +57,7 @@ export async function packRelease(options: PackOptions): Promise<PackResult> {
 async function pack(options: PackOptions): Promise<PackResult> {
   const { modelDir, outDir, name } = options;
   // Everything that can be refused is refused before the first byte is encrypted.
-  const pipeline = await loadPipeline(options.format ?? "xor-enc", "--format").catch((error: unknown) => {
+  const pipeline = await loadXorPipeline(options.format ?? "xor-enc", "--format").catch((error: unknown) => {
     throw error instanceof RecipeError ? new UsageError(error.message.replace(/^--format: \/pipeline: /, "--format ")) : error;
   });
   const nameProblem = recipeNameProblem(name);
@@ -188,7 +188,7 @@ async function proveByRecovering(recipe: Recipe, options: PackOptions): Promise<
   const scratch = join(options.outDir, ROUND_TRIP_DIR);
   await rm(scratch, { recursive: true, force: true });
   try {
-    const loaded = await resolveRecipe(recipe, { file: "(round trip)", root: options.outDir });
+    const loaded = xorRecipe(await resolveRecipe(recipe, { file: "(round trip)", root: options.outDir }));
     // The scratch folder lies inside the release folder it reads, on purpose: it is hidden, made and
     // removed here, and nothing else lives under its name.
     const summary = await recover({ loaded, encDir: options.outDir, basePath: options.basePath, outDir: scratch, checkFolder: false, scratchInsideRelease: true });

@@ -4,7 +4,7 @@ import { parseEncFileName } from "@model-recover/hf-layout";
 import { hashFile, type ChecksumEntry } from "@model-recover/md5-manifest";
 import { InputError } from "../errors.js";
 import { resolveRecipe, validateRecipe } from "./load-recipe.js";
-import { loadPipeline, type PipelineDefinition } from "./pipelines.js";
+import { loadXorPipeline, type PipelineDefinition } from "./pipelines.js";
 import type { BaseCheckpoint, Recipe, RecipeFile } from "./types.js";
 
 export interface FromFolderOptions {
@@ -32,7 +32,7 @@ export interface FromFolderResult {
  * md5 for is hashed and must match, so a corrupt download never becomes a recipe.
  */
 export async function recipeFromFolder(options: FromFolderOptions): Promise<FromFolderResult> {
-  const pipeline = await loadPipeline(options.format ?? "xor-enc", "--format");
+  const pipeline = await loadXorPipeline(options.format ?? "xor-enc", "--format");
   const published = new Map(options.md5Lists.map((e) => [e.name, e.digest]));
   const used = new Set<string>();
   const take = (name: string) => {

@@ -3,7 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundledManifestsDir, loadRecipe, recipeNames, validateRecipe } from "./load-recipe.js";
+import { pipelinesDir } from "../data-dirs.js";
+import { loadPipeline, loadXorPipeline, pipelineNames } from "./pipelines.js";
 import type { Recipe } from "./types.js";
+import { schemaProblems } from "./validate.js";
 
 const belle = JSON.parse(await readFile(join(bundledManifestsDir, "belle-13b-2m.json"), "utf8")) as Recipe;
 const withFile = (file: Record<string, unknown>, index = 1) => ({ ...belle, files: belle.files.map((f, i) => (i === index ? file : f)) });
@@ -71,7 +74,8 @@ describe("recipes resolve their base and pipeline", () => {
 
   it("oasst-sft-6-llama-30b is xor-codec over the converted LLaMA-30B folder", async () => {
     const { base, pipeline } = await loadRecipe("oasst-sft-6-llama-30b");
-    expect(pipeline.key).toMatchObject({ material: "base-folder", keystream: "zero-padded" });
+    expect(pipeline).toMatchObject({ engine: "xor" });
+    expect("key" in pipeline && pipeline.key).toMatchObject({ material: "base-folder", keystream: "zero-padded" });
     expect(base.files?.find((f) => f.name === "pytorch_model-00001-of-00007.bin")?.md5).toBe("9cffb1aeba11b16da84b56abb773d099");
   });
 
@@ -80,7 +84,7 @@ describe("recipes resolve their base and pipeline", () => {
     await writeFile(join(dir, "x.json"), JSON.stringify({ ...belle, base: "llama-99b" }));
     await expect(loadRecipe(join(dir, "x.json"))).rejects.toThrow(/\/base: "llama-99b" is not a base in manifests\/bases\//);
     await writeFile(join(dir, "y.json"), JSON.stringify({ ...belle, pipeline: "xor-magic" }));
-    await expect(loadRecipe(join(dir, "y.json"))).rejects.toThrow(/\/pipeline: "xor-magic" is not a pipeline in pipelines\/ \(known: xor-codec, xor-codec-gzip, xor-enc, xor-prefix\)$/);
+    await expect(loadRecipe(join(dir, "y.json"))).rejects.toThrow(/\/pipeline: "xor-magic" is not a pipeline in pipelines\/ \(known: convert-llama, xor-codec, xor-codec-gzip, xor-enc, xor-prefix\)$/);
     // The data package's own package.json sits in pipelines/ but is no pipeline.
     await writeFile(join(dir, "z.json"), JSON.stringify({ ...belle, pipeline: "package" }));
     await expect(loadRecipe(join(dir, "z.json"))).rejects.toThrow(/\/pipeline: "package" is not a pipeline in pipelines\//);
@@ -107,5 +111,26 @@ describe("loadRecipe", () => {
 
   it("says which recipes exist when a name is unknown", async () => {
     await expect(loadRecipe("belle-99b")).rejects.toMatchObject({ code: "RECIPE_NOT_FOUND", message: expect.stringMatching(/no recipe named "belle-99b"/) });
+  });
+});
+
+const convert = JSON.parse(await readFile(join(pipelinesDir, "convert-llama.json"), "utf8")) as Record<string, unknown>;
+const xorEnc = JSON.parse(await readFile(join(pipelinesDir, "xor-enc.json"), "utf8")) as Record<string, unknown>;
+
+describe("pipelines: each names its engine and what that engine needs", () => {
+  it("every definition in pipelines/ validates, and says which engine runs it", async () => {
+    for (const name of await pipelineNames()) expect(["xor", "tensor"]).toContain((await loadPipeline(name, "test")).engine);
+    expect(schemaProblems("pipelines/convert-llama.json", convert, "pipeline")).toBeUndefined();
+  });
+
+  it("refuses a tensor pipeline with an XOR key, and an XOR pipeline without one or without an engine", () => {
+    expect(schemaProblems("p.json", { ...convert, key: xorEnc.key }, "pipeline")).toEqual(["p.json: /key: is not allowed here (a tensor pipeline has no XOR settings)"]);
+    expect(schemaProblems("p.json", { ...xorEnc, key: undefined }, "pipeline")).toEqual(['p.json: /: missing required key "key"']);
+    expect(schemaProblems("p.json", { ...xorEnc, engine: undefined }, "pipeline")).toEqual(['p.json: /: missing required key "engine"']);
+    expect(schemaProblems("p.json", { ...convert, steps: ["key-on-smallest-file"] }, "pipeline")?.[0]).toMatch(/^p\.json: \/steps\/0: "key-on-smallest-file" must be one of \["input-files","input-shapes","input-md5","room"\]$/);
+  });
+
+  it("keeps a conversion out of pack --format and recipe from-folder --format", async () => {
+    await expect(loadXorPipeline("convert-llama", "--format")).rejects.toThrow('--format: /pipeline: "convert-llama" is a conversion pipeline, not an XOR release format (known: xor-codec, xor-codec-gzip, xor-enc, xor-prefix)');
   });
 });

@@ -6,8 +6,8 @@ import { InputError, RecipeError } from "../errors.js";
 import { bundledManifestsDir } from "../data-dirs.js";
 import { printable } from "../printable.js";
 import { loadBase } from "./bases.js";
-import { loadPipeline } from "./pipelines.js";
-import type { LoadedRecipe, Recipe } from "./types.js";
+import { isTensorPipeline, loadPipeline } from "./pipelines.js";
+import { type AnyLoadedRecipe, isTensorRecipe, type LoadedRecipe, type Recipe } from "./types.js";
 import { schemaProblems } from "./validate.js";
 import { STATE_DIR } from "../recover/output-folder.js";
 
@@ -30,7 +30,7 @@ export async function recipeNames(manifestsDir = bundledManifestsDir): Promise<s
 const MAX_RECIPE_BYTES = 16 * 1024 * 1024;
 
 /** `<recipe>` is a name under manifests/ (`belle-13b-2m`) or a path to a recipe file. */
-export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: string; cwd?: string } = {}): Promise<LoadedRecipe> {
+export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: string; cwd?: string } = {}): Promise<AnyLoadedRecipe> {
   const manifestsDir = options.manifestsDir ?? bundledManifestsDir;
   const byName = /^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath) && !nameOrPath.endsWith(".json");
   const cwd = options.cwd ?? process.cwd();
@@ -48,15 +48,24 @@ export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: s
 }
 
 /** A valid recipe with its base (by reference or inline) and its pipeline definition. */
-export async function resolveRecipe(recipe: Recipe, where: { file: string; root: string; manifestsDir?: string }): Promise<LoadedRecipe> {
+export async function resolveRecipe(recipe: Recipe, where: { file: string; root: string; manifestsDir?: string }): Promise<AnyLoadedRecipe> {
   const manifestsDir = where.manifestsDir ?? bundledManifestsDir;
   const base = typeof recipe.base === "string" ? await loadBase(manifestsDir, recipe.base, where.file) : recipe.base;
   const pipeline = await loadPipeline(recipe.pipeline, where.file);
-  const needsFile = pipeline.key.material === "base-file";
+  // A tensor pipeline's inputs are a folder of files, each with its published md5 (or null).
+  const tensor = isTensorPipeline(pipeline);
+  const needsFile = !tensor && pipeline.key.material === "base-file";
   if (needsFile !== (base.fileName !== undefined)) {
-    throw new RecipeError(where.file, `${where.file}: /base: pipeline ${pipeline.name} is keyed by a ${needsFile ? "single base file" : "base folder"}, but base "${base.title}" describes a ${needsFile ? "folder" : "file"}`);
+    const needs = needsFile ? "is keyed by a single base file" : tensor ? "reads a folder of inputs" : "is keyed by a base folder";
+    throw new RecipeError(where.file, `${where.file}: /base: pipeline ${pipeline.name} ${needs}, but base "${base.title}" describes a ${needsFile ? "folder" : "file"}`);
   }
-  return { recipe, base, pipeline, file: where.file, root: where.root };
+  return { recipe, base, pipeline, file: where.file, root: where.root } as AnyLoadedRecipe;
+}
+
+/** The recipe as an XOR recipe (pack's round trip, the XOR engine), refusing a conversion's. */
+export function xorRecipe(loaded: AnyLoadedRecipe): LoadedRecipe {
+  if (isTensorRecipe(loaded)) throw new RecipeError(loaded.file, `${loaded.file}: /pipeline: ${loaded.pipeline.name} is a conversion, not an XOR release`);
+  return loaded;
 }
 
 function parseJson(file: string, text: string): unknown {

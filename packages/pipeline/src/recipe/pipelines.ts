@@ -1,10 +1,12 @@
 import { readdir, readFile } from "node:fs/promises";
 import { pipelinesDir } from "../data-dirs.js";
 import { RecipeError } from "../errors.js";
+import type { ShardFormat } from "../tensors/shard-file.js";
 import { schemaProblems } from "./validate.js";
 
-/** How one release format is recovered: pipelines/<name>.json (see pipelines/pipeline.schema.json). */
+/** How one XOR release format is recovered: pipelines/<name>.json (see pipelines/pipeline.schema.json). */
 export interface PipelineDefinition {
+  engine: "xor";
   name: string;
   title: string;
   spec: string;
@@ -24,11 +26,40 @@ export interface PipelineDefinition {
   blame?: ("enc-md5" | "base-md5")[];
 }
 
+/**
+ * A pipeline of the tensor engine: checkpoints read tensor by tensor (row blocks, pread) and written
+ * as a new Hugging Face folder. `transform` names the math; llama-original-to-hf is
+ * convert_llama_weights_to_hf.py at transformers d04ec99 (spec llama-patches.md §3).
+ */
+export interface TensorPipelineDefinition {
+  engine: "tensor";
+  name: string;
+  title: string;
+  spec: string;
+  transform: "llama-original-to-hf";
+  output: ShardFormat;
+  steps: ("input-files" | "input-shapes" | "input-md5" | "room")[];
+  checks: "card-md5"[];
+}
 
-const loaded = new Map<string, Promise<PipelineDefinition>>();
+export type AnyPipelineDefinition = PipelineDefinition | TensorPipelineDefinition;
+
+export const isTensorPipeline = (pipeline: AnyPipelineDefinition): pipeline is TensorPipelineDefinition => pipeline.engine === "tensor";
+
+const loaded = new Map<string, Promise<AnyPipelineDefinition>>();
+
+/** An XOR format by name (pack --format, recipe from-folder --format); a tensor pipeline is not one. */
+export async function loadXorPipeline(name: string, where: string): Promise<PipelineDefinition> {
+  const xor = await xorPipelineNames();
+  if (!xor.includes(name)) {
+    const what = (await pipelineNames()).includes(name) ? "is a conversion pipeline, not an XOR release format" : "is not a pipeline in pipelines/";
+    throw new RecipeError(where, `${where}: /pipeline: ${JSON.stringify(name)} ${what} (known: ${xor.join(", ")})`);
+  }
+  return (await loadPipeline(name, where)) as PipelineDefinition;
+}
 
 /** The definition a recipe names; an unknown name is the recipe's error. */
-export function loadPipeline(name: string, recipeFile: string): Promise<PipelineDefinition> {
+export function loadPipeline(name: string, recipeFile: string): Promise<AnyPipelineDefinition> {
   let definition = loaded.get(name);
   if (!definition) {
     definition = read(name, recipeFile);
@@ -38,7 +69,7 @@ export function loadPipeline(name: string, recipeFile: string): Promise<Pipeline
   return definition;
 }
 
-async function read(name: string, recipeFile: string): Promise<PipelineDefinition> {
+async function read(name: string, recipeFile: string): Promise<AnyPipelineDefinition> {
   const file = `pipelines/${name}.json`;
   // Only a definition the folder lists: `pack --format` is argv, and `package` or `../x` are no pipelines.
   const known = await pipelineNames();
@@ -47,11 +78,17 @@ async function read(name: string, recipeFile: string): Promise<PipelineDefinitio
   const value = JSON.parse(text) as unknown;
   const problems = schemaProblems(file, value, "pipeline");
   if (problems) throw new RecipeError(file, problems.join("\n"));
-  return value as PipelineDefinition;
+  return value as AnyPipelineDefinition;
 }
 
 /** The pipelines there are: every definition in pipelines/ but the schema and the data package's package.json. */
 export async function pipelineNames(): Promise<string[]> {
   const names = await readdir(pipelinesDir);
   return names.filter((n) => n.endsWith(".json") && !n.endsWith(".schema.json") && n !== "package.json").map((n) => n.slice(0, -".json".length)).sort();
+}
+
+async function xorPipelineNames(): Promise<string[]> {
+  const names: string[] = [];
+  for (const name of await pipelineNames()) if (!isTensorPipeline(await loadPipeline(name, "pipelines/"))) names.push(name);
+  return names;
 }

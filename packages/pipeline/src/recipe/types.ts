@@ -1,4 +1,4 @@
-import type { PipelineDefinition } from "./pipelines.js";
+import type { PipelineDefinition, TensorPipelineDefinition } from "./pipelines.js";
 
 /** A recipe as stored in manifests/<name>.json (see manifests/recipe.schema.json). */
 export interface Recipe {
@@ -58,7 +58,7 @@ export interface ClearRecipeFile {
   size?: number;
 }
 
-/** A recipe with its base and pipeline resolved, and where it came from. */
+/** An XOR recipe with its base and pipeline resolved, and where it came from. */
 export interface LoadedRecipe {
   recipe: Recipe;
   base: BaseCheckpoint;
@@ -68,5 +68,14 @@ export interface LoadedRecipe {
   /** Folder that bundled paths are relative to: the recipe file's own folder. */
   root: string;
 }
+
+/** A recipe of the tensor engine (a conversion): its base is the folder of inputs. */
+export interface LoadedTensorRecipe extends Omit<LoadedRecipe, "pipeline"> {
+  pipeline: TensorPipelineDefinition;
+}
+
+export type AnyLoadedRecipe = LoadedRecipe | LoadedTensorRecipe;
+
+export const isTensorRecipe = (loaded: AnyLoadedRecipe): loaded is LoadedTensorRecipe => loaded.pipeline.engine === "tensor";
 
 export const isEncrypted = (file: RecipeFile): file is EncryptedRecipeFile => file.clear !== true;

@@ -65,7 +65,7 @@ function describe(error: ErrorObject): string {
     return `unknown key "${String(error.params.additionalProperty)}" (allowed: ${allowedKeys(error)})`;
   }
   if (error.keyword === "required") return `missing required key "${String(error.params.missingProperty)}"`;
-  if (error.keyword === "false schema") return "is not allowed here (a clear file has no sha256 or encMd5)";
+  if (error.keyword === "false schema") return error.schemaPath.includes("/definitions/file/") ? "is not allowed here (a clear file has no sha256 or encMd5)" : `is not allowed here (${error.schemaPath.startsWith("#/then/") ? "a tensor pipeline has no XOR settings" : "an XOR pipeline has no tensor settings"})`;
   if (error.keyword === "enum") return `${found} must be one of ${JSON.stringify(error.params.allowedValues)}`;
   const limit = error.params.limit as number;
   // Out-of-range values get the range, not the general rule they otherwise satisfy.

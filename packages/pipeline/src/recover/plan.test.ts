@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveRecipe, validateRecipe } from "../recipe/load-recipe.js";
+import { resolveRecipe, validateRecipe, xorRecipe } from "../recipe/load-recipe.js";
 import { planRecovery } from "./plan.js";
 
 /** The most files a recipe may list (manifests/recipe.schema.json, /files maxItems). */
@@ -29,7 +29,7 @@ describe("planRecovery on the largest release a recipe may describe (issue 10, p
   it("matches every one of 10,000 names to its .enc, whether the recipe gives the sha256 or the release's names do", async () => {
     const files = Array.from({ length: FILES }, (_, i) => ({ name: `shard-${i}.bin`, sha256: i % 2 === 0 ? shaOf(i) : null, md5: null, size: 1 }));
     const recipe = validateRecipe("big.json", { name: "big", title: "ten thousand files", pipeline: "xor-enc", base: "demo", files });
-    const plan = await planRecovery(await resolveRecipe(recipe, { file: "big.json", root: dir }), dir);
+    const plan = await planRecovery(xorRecipe(await resolveRecipe(recipe, { file: "big.json", root: dir })), dir);
     expect(plan.tasks).toHaveLength(FILES);
     expect(plan.tasks.every((task, i) => task.sha256 === shaOf(i) && task.sourceName === `shard-${i}.bin.${shaOf(i)}.enc` && task.outputBytes === 1)).toBe(true);
     expect(plan.extras).toEqual([".gitattributes"]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type Dtype, dtypeBytes } from "../dtype.js";
 import { elementCount, type TorchTensor } from "../torch/tensor.js";
-import { planSafetensors } from "./plan.js";
+import { planNewSafetensors, planSafetensors } from "./plan.js";
 import { parseSafetensorsHeader } from "./read-header.js";
 
 /** A contiguous tensor on its own storage unless `storageKey`/`storageOffset` say otherwise. */
@@ -71,5 +71,15 @@ describe("planSafetensors: the file convert.py and the reference writer would ma
 
   it('refuses a tensor named "__metadata__", which the format reserves', () => {
     expect(() => plan([tensor("__metadata__", "F16", [1])])).toThrow(expect.objectContaining({ code: "SAFETENSORS_INVALID" }));
+  });
+});
+
+describe("planNewSafetensors: a checkpoint written from scratch, one storage per tensor", () => {
+  it("plans what planSafetensors plans for the same tensors loaded from a .bin, front to back", () => {
+    const tensors = [{ name: "model.embed_tokens.weight", dtype: "F16" as const, shape: [8, 4] }, { name: "model.layers.0.self_attn.rotary_emb.inv_freq", dtype: "F32" as const, shape: [2] }];
+    const fresh = planNewSafetensors(tensors, "model.safetensors");
+    expect(fresh.tensors.map((t) => [t.name, t.dataOffsets])).toEqual([["model.layers.0.self_attn.rotary_emb.inv_freq", [0, 8]], ["model.embed_tokens.weight", [8, 72]]]);
+    expect(Buffer.from(fresh.header)).toEqual(Buffer.from(plan(tensors.map((t) => tensor(t.name, t.dtype, t.shape))).header));
+    expect(parseSafetensorsHeader(fresh.header, fresh.fileBytes, "model.safetensors").dataBytes).toBe(72);
   });
 });

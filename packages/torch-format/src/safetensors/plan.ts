@@ -1,5 +1,6 @@
-import { dtypeBytes, dtypeRank } from "../dtype.js";
+import { type Dtype, dtypeBytes, dtypeRank } from "../dtype.js";
 import { TorchFormatError } from "../errors.js";
+import { contiguousStride } from "../save/state-dict.js";
 import { elementCount, type TorchTensor } from "../torch/tensor.js";
 import { encodeHeader, MAX_HEADER_BYTES, type SafetensorsTensorInfo } from "./header-bytes.js";
 import { compareNames } from "./name-order.js";
@@ -54,4 +55,23 @@ export function planSafetensors(stateDict: { tensors: TorchTensor[]; storageByte
   }
   if (!Number.isSafeInteger(header.length + offset)) throw new TorchFormatError("SIZE_OVERFLOW", file, "the safetensors file would exceed 2^53 bytes");
   return { tensors, droppedNames, metadata, header, dataBytes: offset, fileBytes: header.length + offset };
+}
+
+/** A tensor of a new checkpoint: its bytes are its elements in C order. */
+export interface NewTensor {
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+}
+
+/**
+ * The safetensors file holding `tensors`, each in a storage of its own (a checkpoint written from
+ * scratch, as a converter makes one): the same header and order convert.py's output has, so that
+ * writing each tensor's bytes in `tensors` order of the plan, after `header`, fills the file front
+ * to back.
+ */
+export function planNewSafetensors(tensors: readonly NewTensor[], file: string): SafetensorsPlan {
+  const sources = tensors.map(({ name, dtype, shape }, i): TorchTensor => ({ name, dtype, shape: [...shape], stride: contiguousStride(shape), storageOffset: 0, storageKey: String(i) }));
+  const storageBytes = new Map(sources.map((t) => [t.storageKey, elementCount(t.shape) * dtypeBytes(t.dtype)]));
+  return planSafetensors({ tensors: sources, storageBytes }, file);
 }

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { type Dtype, dtypeBytes, isDtype } from "../dtype.js";
 import { TorchFormatError } from "../errors.js";
 import { readAt } from "../zip/zip-file.js";
@@ -19,16 +19,19 @@ export interface SafetensorsHeader {
 /** safetensors dtypes outside the ten this package writes (safetensors/src/tensor.rs `enum Dtype`). */
 const OTHER_DTYPES = ["U16", "U32", "U64", "C64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "F6_E2M3", "F6_E3M2", "F4"];
 
-/** Reads and checks a safetensors file's header; the data is never read. */
-export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
-  const handle = await open(path, "r");
+/**
+ * Reads and checks a safetensors file's header; the data is never read. With `handle`, through that
+ * descriptor (left open), as readTorchCheckpoint does.
+ */
+export async function readSafetensorsHeader(path: string, options: { handle?: FileHandle } = {}): Promise<SafetensorsHeader> {
+  const handle = options.handle ?? (await open(path, "r"));
   try {
     const { size } = await handle.stat();
     if (size < 8) return parseSafetensorsHeader(await readAt(handle, size, 0, path, "the file"), size, path);
     const length = headerLength(await readAt(handle, 8, 0, path, "the header length"), size, path);
     return parseSafetensorsHeader(await readAt(handle, 8 + length, 0, path, "the header"), size, path);
   } finally {
-    await handle.close();
+    if (!options.handle) await handle.close();
   }
 }
 

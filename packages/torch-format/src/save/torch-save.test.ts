@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TorchSaveError } from "./errors.js";
 import { contiguousStateDict, type StateDictSpec, storageBytes } from "./state-dict.js";
 import { runPython } from "./test-support/python.js";
-import { writeTorchSave } from "./torch-save.js";
+import { writeTorchSave, writeTorchSaveTo } from "./torch-save.js";
 
 const CASES_SCRIPT = new URL("./test-support/torch_save_cases.py", import.meta.url).pathname;
 const CASES = ["llama_like", "shapes", "shared", "late_tie", "one", "none", "thousand", "thousand_and_one"] as const;
@@ -43,6 +43,30 @@ describe("writeTorchSave against torch.save of torch 1.13.1", () => {
     const { file, spec, storages } = await loadCase(name);
     await writeTorchSave(join(dir, "ours", file), spec, chunkedSource(spec, storages, 4099));
     expect(await sha256(join(dir, "ours", file))).toBe(await sha256(join(dir, "torch", file)));
+  });
+
+  it.each(["llama_like", "thousand"])("asked for storages in file order (%s), writes every byte at the next position, front to back", async (name) => {
+    const { file, spec, storages } = await loadCase(name);
+    const asked: number[] = [];
+    const source = chunkedSource(spec, storages, 4099);
+    const pieces: Buffer[] = [];
+    let next = 0;
+    await writeTorchSaveTo(
+      async (bytes, position) => {
+        expect(position).toBe(next);
+        next += bytes.length;
+        pieces.push(Buffer.from(bytes));
+      },
+      file,
+      spec,
+      (index) => {
+        asked.push(index);
+        return source(index);
+      },
+      { storageOrder: "file" },
+    );
+    expect(asked).toEqual(spec.storages.map((_, i) => i).map(String).sort().map(Number));
+    expect(createHash("sha256").update(Buffer.concat(pieces)).digest("hex")).toBe(await sha256(join(dir, "torch", file)));
   });
 
   it("reads back in torch.load equal to the input, tensor by tensor, with the same storage sharing", async () => {

@@ -1,4 +1,4 @@
-import { readFile, rm } from "node:fs/promises";
+import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Dtype, torchNameOf } from "../dtype.js";
@@ -40,6 +40,17 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("readTorchCheckpoint against torch.load (PyTorch 1.13.1)", () => {
+  it("reads through a descriptor the caller opened, lists the same tensors, and leaves it open", async () => {
+    const path = join(dir, "llama-mixed.bin");
+    const handle = await open(path, "r");
+    try {
+      expect(await readTorchCheckpoint(path, { handle })).toEqual(await readTorchCheckpoint(path));
+      expect((await handle.stat()).size).toBeGreaterThan(0);
+    } finally {
+      await handle.close();
+    }
+  });
+
   const cases = {
     "llama-mixed": "an OrderedDict with every dtype, tied and offset views, a 0-d and an empty tensor, a Parameter",
     "plain-dict": "a plain dict, as transformers' sharded save_pretrained writes",

@@ -1,3 +1,4 @@
+import type { FileHandle } from "node:fs/promises";
 import { TorchFormatError } from "../errors.js";
 import { PICKLE_MAX_BYTES, SMALL_RECORD_MAX_BYTES } from "../pickle/limits.js";
 import type { CentralEntry } from "../zip/central-directory.js";
@@ -27,10 +28,12 @@ export interface TorchCheckpoint {
 
 /**
  * The tensor list of a torch.save checkpoint, from its central directory, its local headers and its
- * pickle alone: the weights are never read, so a 10 GB shard is listed in milliseconds.
+ * pickle alone: the weights are never read, so a 10 GB shard is listed in milliseconds. With
+ * `handle`, the file is read through that descriptor (left open), so a caller that checked what it
+ * opened (a regular file, not a FIFO) reads the tensors' bytes from the very file that was listed.
  */
-export async function readTorchCheckpoint(path: string): Promise<TorchCheckpoint> {
-  const zip = await ZipFile.open(path);
+export async function readTorchCheckpoint(path: string, options: { handle?: FileHandle } = {}): Promise<TorchCheckpoint> {
+  const zip = options.handle ? await ZipFile.over(options.handle, path) : await ZipFile.open(path);
   try {
     const file = zip.file;
     const { archive, pickle, byteOrder, byName } = indexRecords(zip.entries, file);

@@ -1,8 +1,16 @@
+import * as zlib from "node:zlib";
+
 /**
  * CRC-32 (ISO-HDLC, reflected polynomial 0xEDB88320), the checksum every zip record carries, computed
- * incrementally over a record's chunks. Slice-by-8 tables: eight bytes per step, because a shard is
- * 10 GB and `zlib.crc32` arrived only in Node 20.15.
+ * incrementally over a record's chunks: zlib's where Node has it (20.15 and later), which runs at
+ * memory speed; before that slice-by-8 tables, eight bytes per step, measured at about 0.9 GB/s on
+ * the development machine, a third of a conversion's time when it ran on every shard.
  */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+/** Continues `crc` (0 for a new record) over `bytes`; returns the CRC of everything seen so far. */
+export const crc32: (bytes: Uint8Array, crc?: number) => number = nativeCrc32 ? (bytes, crc = 0) => nativeCrc32(bytes, crc) : tableCrc32;
+
 const TABLES = makeTables();
 
 function makeTables(): Uint32Array[] {
@@ -21,8 +29,8 @@ function makeTables(): Uint32Array[] {
   return tables;
 }
 
-/** Continues `crc` (0 for a new record) over `bytes`; returns the CRC of everything seen so far. */
-export function crc32(bytes: Uint8Array, crc = 0): number {
+/** crc32 without zlib: the same function, for Node before 20.15. */
+export function tableCrc32(bytes: Uint8Array, crc = 0): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let c = ~crc >>> 0;

@@ -22,20 +22,27 @@ export class ZipFile {
     readonly fileSize: number,
     readonly directory: DirectoryLocation,
     readonly entries: CentralEntry[],
+    /** Whether close() closes the handle: not when the caller opened it and keeps using it. */
+    private readonly ownsHandle: boolean,
   ) {}
 
   static async open(path: string, file = path): Promise<ZipFile> {
     const handle = await open(path, "r");
     try {
-      const { size } = await handle.stat();
-      checkZipStart(await readAt(handle, Math.min(SNIFF_BYTES, size), 0, file, "the file's first bytes"), file);
-      const directory = await locateDirectory(handle, size, file);
-      const bytes = await readAt(handle, directory.size, directory.offset, file, "the central directory");
-      return new ZipFile(handle, file, size, directory, decodeDirectory(bytes, directory, file));
+      return await ZipFile.over(handle, file, true);
     } catch (error) {
       await handle.close();
       throw error;
     }
+  }
+
+  /** A zip read through a handle the caller opened (and closes, unless `owned`). */
+  static async over(handle: FileHandle, file: string, owned = false): Promise<ZipFile> {
+    const { size } = await handle.stat();
+    checkZipStart(await readAt(handle, Math.min(SNIFF_BYTES, size), 0, file, "the file's first bytes"), file);
+    const directory = await locateDirectory(handle, size, file);
+    const bytes = await readAt(handle, directory.size, directory.offset, file, "the central directory");
+    return new ZipFile(handle, file, size, directory, decodeDirectory(bytes, directory, file), owned);
   }
 
   /** Where an entry's data starts, from its local header (whose extra field differs from the directory's). */
@@ -66,8 +73,8 @@ export class ZipFile {
     return bytes;
   }
 
-  close(): Promise<void> {
-    return this.handle.close();
+  async close(): Promise<void> {
+    if (this.ownsHandle) await this.handle.close();
   }
 }
 
