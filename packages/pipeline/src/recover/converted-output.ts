@@ -1,5 +1,6 @@
 import { TorchToSafetensorsStream, type SafetensorsConversion } from "@model-recover/torch-format";
 import type { FileIdentity } from "@model-recover/safe-fs";
+import { DirectStager } from "./direct-stager.js";
 import { TempOutput } from "./temp-output.js";
 
 /**
@@ -17,15 +18,17 @@ export class ConvertedOutput {
 
   private constructor(
     private readonly temp: TempOutput,
+    private readonly stager: DirectStager,
     private readonly stream: TorchToSafetensorsStream,
     private readonly resumeFrom: number,
   ) {}
 
   static async create(path: string, finalPath: string, binName: string, resumeFrom: number): Promise<ConvertedOutput> {
-    const temp = await TempOutput.create(path, finalPath, { resumeFrom, keepLength: true });
+    const temp = await TempOutput.create(path, finalPath, { direct: true, resumeFrom, keepLength: true });
+    const stager = new DirectStager((bytes, position) => temp.write(bytes, position));
     let output: ConvertedOutput | undefined;
-    const stream = new TorchToSafetensorsStream({ source: binName, write: (bytes, position) => (output!.skipping ? Promise.resolve() : temp.write(bytes, position)) });
-    output = new ConvertedOutput(temp, stream, resumeFrom);
+    const stream = new TorchToSafetensorsStream({ source: binName, write: (bytes, position) => (output!.skipping ? Promise.resolve() : stager.push(bytes, position)) });
+    output = new ConvertedOutput(temp, stager, stream, resumeFrom);
     return output;
   }
 
@@ -45,6 +48,7 @@ export class ConvertedOutput {
 
   async sync(): Promise<void> {
     await this.chain;
+    await this.stager.flush();
     await this.temp.sync();
   }
 
@@ -52,6 +56,7 @@ export class ConvertedOutput {
   async end(): Promise<SafetensorsConversion> {
     await this.chain;
     this.conversion = await this.stream.end();
+    await this.stager.flush();
     return this.conversion;
   }
 
@@ -61,6 +66,8 @@ export class ConvertedOutput {
 
   async suspend(): Promise<void> {
     await this.chain.catch(() => undefined);
+    // What is staged is what the stream made; the resume point is the last sync's, so a failed flush loses nothing.
+    await this.stager.flush().catch(() => undefined);
     await this.temp.suspend();
   }
 
