@@ -1,3 +1,5 @@
+import { pageAlignedMemory } from "../aligned-memory.js";
+
 /** O_DIRECT's unit (see temp-output.ts): offsets, lengths and buffer addresses aligned to 4 KiB. */
 const ALIGN = 4096;
 /** 4 MiB of staging: big enough that a direct write's syscall is amortised, small next to the slots. */
@@ -10,11 +12,10 @@ export type PositionalWrite = (bytes: Uint8Array, position: number) => Promise<v
  * back, tensors in the .bin's order, not the file's) into a page-aligned buffer, so that the output
  * can be written with O_DIRECT: a page-cache write of a 4 GB shard costs seconds of the CPU the
  * hashes need (temp-output.ts). Only a run's unaligned head and tail, a few KiB per tensor, go
- * through the page cache. The staging memory is WebAssembly memory because its buffer is page-aligned,
- * which a Buffer's is not.
+ * through the page cache.
  */
 export class DirectStager {
-  private readonly stage = new Uint8Array(new WebAssembly.Memory({ initial: STAGE_PAGES, maximum: STAGE_PAGES }).buffer);
+  private readonly stage = new Uint8Array(pageAlignedMemory(STAGE_PAGES, false));
   /** The output position of stage[0] (aligned), and how many bytes are staged. */
   private runStart = 0;
   private staged = 0;

@@ -1,6 +1,7 @@
 import { type Algorithm, HashPool, type PooledHash } from "@model-recover/md5-manifest";
 import { SlotPool } from "../recover/slot-pool.js";
 import type { TempOutput } from "../recover/temp-output.js";
+import { pageAlignedMemory, WASM_PAGE } from "../aligned-memory.js";
 
 /**
  * Slots of shared memory the hash threads read from. 4 MiB slots written at multiples of 4 MiB keep
@@ -9,9 +10,6 @@ import type { TempOutput } from "../recover/temp-output.js";
 const SLOT_BYTES = 4 << 20;
 const SLOT_COUNT = 8;
 
-/** The part of Node's WebAssembly global used here (@types/node 20 does not declare it). */
-const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => { buffer: SharedArrayBuffer } } }).WebAssembly;
-const WASM_PAGE_BYTES = 64 * 1024;
 
 /**
  * The shared memory and hash threads of a run, for one file after another. The memory is a shared
@@ -25,8 +23,7 @@ export class SinkMemory {
   readonly slots: SlotPool;
 
   constructor(slotBytes = SLOT_BYTES, slotCount = SLOT_COUNT) {
-    const pages = Math.ceil((slotBytes * slotCount) / WASM_PAGE_BYTES);
-    const buffer = new wasm.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
+    const buffer = pageAlignedMemory(Math.ceil((slotBytes * slotCount) / WASM_PAGE), true);
     this.bytes = new Uint8Array(buffer);
     this.hashes = new HashPool(buffer);
     this.slots = new SlotPool(0, slotBytes, slotCount);
