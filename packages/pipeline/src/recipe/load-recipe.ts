@@ -6,8 +6,9 @@ import { InputError, RecipeError } from "../errors.js";
 import { bundledManifestsDir } from "../data-dirs.js";
 import { printable } from "../printable.js";
 import { loadBase } from "./bases.js";
+import { resolveBaseRecipe } from "./base-recipe.js";
 import { isTensorPipeline, loadPipeline } from "./pipelines.js";
-import { type AnyLoadedRecipe, isTensorRecipe, type LoadedRecipe, type Recipe } from "./types.js";
+import { type AnyLoadedRecipe, type BaseCheckpoint, isRecipeBase, isTensorRecipe, type LoadedRecipe, type Recipe } from "./types.js";
 import { schemaProblems } from "./validate.js";
 import { STATE_DIR } from "../recover/output-folder.js";
 
@@ -30,7 +31,7 @@ export async function recipeNames(manifestsDir = bundledManifestsDir): Promise<s
 const MAX_RECIPE_BYTES = 16 * 1024 * 1024;
 
 /** `<recipe>` is a name under manifests/ (`belle-13b-2m`) or a path to a recipe file. */
-export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: string; cwd?: string } = {}): Promise<AnyLoadedRecipe> {
+export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: string; cwd?: string; chain?: readonly string[] } = {}): Promise<AnyLoadedRecipe> {
   const manifestsDir = options.manifestsDir ?? bundledManifestsDir;
   const byName = /^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath) && !nameOrPath.endsWith(".json");
   const cwd = options.cwd ?? process.cwd();
@@ -44,13 +45,14 @@ export async function loadRecipe(nameOrPath: string, options: { manifestsDir?: s
     throw new InputError("RECIPE_NOT_FOUND", `${file}: ${hint}; run \`model-recover list\` or pass a path to a recipe file`);
   });
   const recipe = validateRecipe(file, parseJson(file, text));
-  return resolveRecipe(recipe, { file, root: dirname(path), manifestsDir });
+  return resolveRecipe(recipe, { file, root: dirname(path), manifestsDir, cwd, ...(options.chain ? { chain: options.chain } : {}) });
 }
 
 /** A valid recipe with its base (by reference or inline) and its pipeline definition. */
-export async function resolveRecipe(recipe: Recipe, where: { file: string; root: string; manifestsDir?: string }): Promise<AnyLoadedRecipe> {
+export async function resolveRecipe(recipe: Recipe, where: { file: string; root: string; manifestsDir?: string; cwd?: string; chain?: readonly string[] }): Promise<AnyLoadedRecipe> {
   const manifestsDir = where.manifestsDir ?? bundledManifestsDir;
-  const base = typeof recipe.base === "string" ? await loadBase(manifestsDir, recipe.base, where.file) : recipe.base;
+  const chained = isRecipeBase(recipe.base) ? await resolveBaseRecipe(recipe, recipe.base, { ...where, manifestsDir }, loadRecipe) : undefined;
+  const base = chained?.base ?? (typeof recipe.base === "string" ? await loadBase(manifestsDir, recipe.base, where.file) : (recipe.base as BaseCheckpoint));
   const pipeline = await loadPipeline(recipe.pipeline, where.file);
   // A tensor pipeline's inputs are a folder of files, each with its published md5 (or null).
   const tensor = isTensorPipeline(pipeline);
@@ -59,7 +61,7 @@ export async function resolveRecipe(recipe: Recipe, where: { file: string; root:
     const needs = needsFile ? "is keyed by a single base file" : tensor ? "reads a folder of inputs" : "is keyed by a base folder";
     throw new RecipeError(where.file, `${where.file}: /base: pipeline ${pipeline.name} ${needs}, but base "${base.title}" describes a ${needsFile ? "folder" : "file"}`);
   }
-  return { recipe, base, pipeline, file: where.file, root: where.root } as AnyLoadedRecipe;
+  return { recipe, base, pipeline, file: where.file, root: where.root, ...(chained ? { baseRecipe: chained.baseRecipe } : {}) } as AnyLoadedRecipe;
 }
 
 /** The recipe as an XOR recipe (pack's round trip, the XOR engine), refusing a conversion's. */

@@ -8,13 +8,20 @@ export interface Recipe {
   pipeline: string;
   /** The model card the hashes come from. */
   card?: string;
-  /** A base under manifests/bases/ by id, or described inline (recipes made by pack). */
-  base: string | BaseCheckpoint;
+  /** A base under manifests/bases/ by id, described inline (recipes made by pack), or another recipe's output. */
+  base: string | BaseCheckpoint | RecipeBase;
   files: RecipeFile[];
   prompt?: string;
   load?: string[];
   bundled?: { enc: string; base: string };
 }
+
+/** A base that is what another recipe makes (`{"recipe": "llama-30b-hf"}`): that recipe runs first. */
+export interface RecipeBase {
+  recipe: string;
+}
+
+export const isRecipeBase = (base: Recipe["base"]): base is RecipeBase => typeof base === "object" && "recipe" in base;
 
 /** Key material, described once in manifests/bases/<id>.json (see manifests/base.schema.json). */
 export interface BaseCheckpoint {
@@ -67,6 +74,8 @@ export interface LoadedRecipe {
   file: string;
   /** Folder that bundled paths are relative to: the recipe file's own folder. */
   root: string;
+  /** The recipe whose verified output is the base (`"base": {"recipe": …}`); `base` then describes that output. */
+  baseRecipe?: AnyLoadedRecipe;
 }
 
 /** A recipe of the tensor engine (a conversion): its base is the folder of inputs. */
