@@ -20,6 +20,8 @@ export interface RecoverHooks {
   store?: { dir: string; known?: Map<string, KnownOutput> };
   /** Awaited after every check and before any XOR work. */
   beforeWork?: () => Promise<void>;
+  /** Awaited before a chained recipe's base is converted (work done whatever turbo decides). */
+  beforeBaseWork?: () => Promise<void>;
   /** The summary of a finished run, verified or not. */
   onSummary?: (summary: RecoverSummary) => void;
 }

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { InputError, type InputErrorCode, isTensorRecipe, type LoadedRecipe, type LoadedTensorRecipe, loadRecipe, printable, recover, type RecoverSummary, UsageError, VerificationError, type VerifyMode } from "@model-recover/pipeline";
 import type { CommandContext, RecoverHooks } from "./context.js";
+import { chainedBase } from "./chain-base.js";
 import { runConversion } from "./convert-llama-command.js";
 import { ExitCode, exitCodesHelp } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
@@ -41,6 +42,8 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   if (positionals.length !== 1) throw new UsageError(`expected one recipe, found ${positionals.length}: model-recover recover <recipe> (try --help)`);
   const flags: RecoverFlags = { ...(values as unknown as RecoverFlags), verify, to, keepBin: values["keep-bin"] === true };
   const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
+  // A chained recipe reads its base recipe's output: made (or found) in the store first, then read as --base.
+  if (loaded.baseRecipe) flags.base = await chainedBase(loaded, flags, context);
   // The engine is the pipeline's: a conversion recipe runs the tensor engine, any other the XOR engine.
   if (isTensorRecipe(loaded)) {
     if (flags.keepBin) throw new UsageError(`--keep-bin: ${printable(loaded.recipe.name)} is a conversion; it writes either .bin (--to bin) or safetensors (--to safetensors)`);

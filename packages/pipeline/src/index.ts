@@ -3,7 +3,7 @@ export { bundledManifestsDir, displayPath, loadRecipe, recipeNames, resolveRecip
 export { allBases } from "./recipe/bases.js";
 export { recipeFromFolder } from "./recipe/from-folder.js";
 export { type AnyPipelineDefinition, isTensorPipeline, loadPipeline, loadXorPipeline, pipelineNames, type PipelineDefinition, type TensorPipelineDefinition } from "./recipe/pipelines.js";
-export { type AnyLoadedRecipe, isEncrypted, isTensorRecipe, type BaseCheckpoint, type ClearRecipeFile, type EncryptedRecipeFile, type LoadedRecipe, type LoadedTensorRecipe, type Recipe, type RecipeFile } from "./recipe/types.js";
+export { type AnyLoadedRecipe, isEncrypted, isRecipeBase, isTensorRecipe, type BaseCheckpoint, type RecipeBase, type ClearRecipeFile, type EncryptedRecipeFile, type LoadedRecipe, type LoadedTensorRecipe, type Recipe, type RecipeFile } from "./recipe/types.js";
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
 export type { KnownOutput } from "./recover/existing-outputs.js";
@@ -25,3 +25,5 @@ export type { CheckedInput, ConvertLlamaEvent, ConvertLlamaSummary } from "./con
 export { TensorFile, type StoredTensor } from "./tensors/tensor-file.js";
 export { OutputWriter, type OutputWriterOptions } from "./tensors/output-writer.js";
 export { hfIndexFile, shardFileBytes, shardFileName, type TensorBytes, type ShardFormat, writeShardFile } from "./tensors/shard-file.js";
+export { baseFromRecipe, type BaseFromRecipe, type BaseFromRecipeOptions, type ChainEvent } from "./chain/base-from-recipe.js";
+export { RecipeStore, VERIFIED_FILE, type EntryRecord, type EntryState } from "./cache/recipe-store.js";
