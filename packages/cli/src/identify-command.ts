@@ -57,13 +57,10 @@ async function report(context: CommandContext, path: string, matches: Known[], m
     return ExitCode.badInput;
   }
   const ids = new Set(matches.map((m) => m.base.id));
-  const recipes: string[] = [];
-  const madeBy: string[] = [];
-  for (const name of await recipeNames()) {
-    const loaded = await loadRecipe(name, { cwd: context.cwd });
-    if (typeof loaded.recipe.base === "string" && ids.has(loaded.recipe.base)) recipes.push(name);
-    if (isTensorRecipe(loaded) && md5 && loaded.recipe.files.some((f) => f.md5 === md5)) madeBy.push(name);
-  }
+  const all = await Promise.all((await recipeNames()).map((name) => loadRecipe(name, { cwd: context.cwd })));
+  const madeBy = all.filter((loaded) => isTensorRecipe(loaded) && md5 && loaded.recipe.files.some((f) => f.md5 === md5)).map((loaded) => loaded.recipe.name);
+  // Keyed with the file: by a base of manifests/bases/, or by the output of a recipe that makes it.
+  const recipes = all.filter(({ recipe, baseRecipe }) => (typeof recipe.base === "string" && ids.has(recipe.base)) || (baseRecipe && madeBy.includes(baseRecipe.recipe.name))).map((loaded) => loaded.recipe.name);
   const what = matches.map((m) => (m.base.fileName ? m.base.title : `${m.name} of ${m.base.title}`)).join("; ");
   const made = madeBy.length > 0 ? `; made by ${madeBy.join(", ")}` : "";
   const notes = matches.flatMap((m) => (m.base.notes ? [m.base.notes] : []));
