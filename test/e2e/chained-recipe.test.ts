@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packRelease } from "@model-recover/pipeline";
 import { xorshift32Bytes } from "@model-recover/xor-core";
-import { modelRecover, repoRoot, system } from "../support/cli.js";
+import { modelRecover, pnpmScript, repoRoot, system } from "../support/cli.js";
 import { snapshot } from "../support/snapshot.js";
 
 // `recover <recipe whose base is another recipe>`: the conversion into the content store, then the
@@ -66,6 +66,9 @@ beforeAll(async () => {
   await writeFile(join(recipes, "tiny-hf.json"), JSON.stringify(conversion, null, 2));
   first = await fineTune("tiny-tuned", 100);
   second = await fineTune("tiny-tuned-2", 200);
+  // The second step by hand: the converted folder as --base, as before recipes chained.
+  const byHand = await modelRecover(["recover", first.recipe, "--base", converted, "--enc", first.enc, "--out", join(dir, "by-hand", "tuned")]);
+  if (byHand.code !== 0 || /tiny-hf:/.test(byHand.stderr)) throw new Error(byHand.stderr);
 }, 180_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -86,9 +89,6 @@ async function entryIdentity(): Promise<Record<string, string>> {
 
 describe("recover <recipe based on a recipe> --base <the original download>", () => {
   it("converts into the store, then recovers against it: the same bytes as the two steps by hand", async () => {
-    const byHand = await modelRecover(["recover", first.recipe, "--base", converted, "--enc", first.enc, "--out", join(dir, "by-hand", "tuned")]);
-    expect(byHand.stderr).not.toMatch(/tiny-hf: converting/);
-    expect(byHand.code, byHand.stderr).toBe(0);
     const before = await snapshot(dir);
     const run = await recoverChained(first, "chained");
     expect(run.stderr).not.toMatch(/unexpected error/);
@@ -171,6 +171,33 @@ describe("recover <recipe based on a recipe> --base <the original download>", ()
     expect(run.stderr.trim().split("\n").at(-1)).toBe(`model-recover: ${join(planted, "recipes", "tiny-hf")}: is not a folder (a link?) in the store; the store writes only inside itself: remove it and run again`);
     expect(await readdir(elsewhere)).toEqual([]);
   }, 60_000);
+});
+
+describe("pnpm recover <recipe based on a recipe> --base <the original download>: one turbo task for both steps", () => {
+  const HIT = /^model-recover: turbo cache hit: tiny-tuned was recovered and verified from these very inputs before/m;
+  const env = () => ({ TURBO_CACHE_DIR: join(dir, "turbo-cache"), MODEL_RECOVER_STORE: join(dir, "turbo-store") });
+  const recover = () => pnpmScript(["recover", first.recipe, "--base", originals, "--enc", first.enc, "--out", join(dir, "turbo-out")], { env: env() });
+
+  it("converts and recovers on a miss, is a hit the second time, and misses when an original changes (the store spares the conversion)", async () => {
+    const miss = await recover();
+    expect(miss.code, miss.stderr).toBe(0);
+    expect(miss.stderr).not.toMatch(HIT);
+    expect(miss.stderr).toMatch(/^tiny-hf: converting .* into the store/m);
+    expect(miss.stdout).toMatch(/^All 6 files of tiny-tuned verified in /m);
+    const hit = await recover();
+    expect(hit.code, hit.stderr).toBe(0);
+    expect(hit.stderr).toMatch(HIT);
+    expect(hit.stderr).toMatch(/^tiny-hf: reusing .*; no conversion$/m);
+    expect(hit.stderr).not.toMatch(/converting/);
+    for (const name of await visible(join(dir, "by-hand", "tuned"))) expect(await md5(join(dir, "turbo-out", name)), name).toBe(await md5(join(dir, "by-hand", "tuned", name)));
+    // A new mtime and ctime of an original are a new identity of the chain's inputs: turbo recovers again.
+    const params = join(originals, "tiny", "params.json");
+    await utimes(params, new Date(), new Date(2020, 0, 1));
+    const changed = await recover();
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stderr).not.toMatch(HIT);
+    expect(changed.stderr).toMatch(/^tiny-hf: reusing .*; no conversion$/m);
+  }, 180_000);
 });
 
 describe("a recipe whose base recipe cannot be had is a recipe problem (exit 3)", () => {

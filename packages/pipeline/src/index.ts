@@ -25,5 +25,5 @@ export type { CheckedInput, ConvertLlamaEvent, ConvertLlamaSummary } from "./con
 export { TensorFile, type StoredTensor } from "./tensors/tensor-file.js";
 export { OutputWriter, type OutputWriterOptions } from "./tensors/output-writer.js";
 export { hfIndexFile, shardFileBytes, shardFileName, type TensorBytes, type ShardFormat, writeShardFile } from "./tensors/shard-file.js";
-export { baseFromRecipe, type BaseFromRecipe, type BaseFromRecipeOptions, type ChainEvent } from "./chain/base-from-recipe.js";
+export { baseFromRecipe, baseRecipeInputs, type BaseFromRecipe, type BaseFromRecipeOptions, type ChainEvent } from "./chain/base-from-recipe.js";
 export { RecipeStore, VERIFIED_FILE, type EntryRecord, type EntryState } from "./cache/recipe-store.js";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
-import { type LoadedRecipe, planRecovery, resolveBasePath } from "@model-recover/pipeline";
+import { join, relative } from "node:path";
+import { baseRecipeInputs, type LoadedRecipe, planRecovery, resolveBasePath } from "@model-recover/pipeline";
 
 /**
  * The identity of a recovery, without reading its inputs: the recipe as loaded (base and pipeline
@@ -9,15 +9,20 @@ import { type LoadedRecipe, planRecovery, resolveBasePath } from "@model-recover
  * input file's device, inode, size, mtime and ctime. A changed .enc byte changes mtime and ctime
  * (ctime cannot be set back), another base is another inode; reading gigabytes to hash them, as a
  * content identity would, would cost more than the recovery itself. What the recovery then reads is
- * verified by the recovery, whatever the identity said.
+ * verified by the recovery, whatever the identity said. A chained recipe given the original download
+ * is one task of both steps: its identity covers the base recipe and the originals too.
  */
 export async function inputsDigest(loaded: LoadedRecipe, paths: { enc: string; base: string }, verify: string): Promise<string> {
   const { tasks } = await planRecovery(loaded, paths.enc);
   const inputs: Record<string, string> = {};
   for (const task of tasks) inputs[task.sourceName] = await statIdentity(task.source);
-  if (loaded.pipeline.key.material === "base-file") inputs["(base)"] = await statIdentity(await resolveBasePath(loaded, paths.base));
+  // A chained recipe given the original download: its base is made from those files, by its base recipe.
+  const originals = await baseRecipeInputs(loaded, paths.base);
+  if (originals) for (const path of originals) inputs[`(originals)/${relative(paths.base, path)}`] = await statIdentity(path);
+  else if (loaded.pipeline.key.material === "base-file") inputs["(base)"] = await statIdentity(await resolveBasePath(loaded, paths.base));
   else for (const task of tasks) inputs[`(base)/${task.entry.name}`] = await statIdentity(join(paths.base, task.entry.name));
-  const what = { recipe: loaded.recipe, base: loaded.base, pipeline: loaded.pipeline, verify, inputs };
+  const chained = originals && loaded.baseRecipe ? { recipe: loaded.baseRecipe.recipe, base: loaded.baseRecipe.base, pipeline: loaded.baseRecipe.pipeline } : undefined;
+  const what = { recipe: loaded.recipe, base: loaded.base, pipeline: loaded.pipeline, verify, inputs, ...(chained ? { baseRecipe: chained } : {}) };
   return createHash("sha256").update(JSON.stringify(what)).digest("hex");
 }
 

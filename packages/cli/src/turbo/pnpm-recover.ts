@@ -78,6 +78,11 @@ async function recoverThroughTurbo({ loaded, digest, store }: Request, args: str
         if (cached) work.abort();
         else gate.open();
       },
+      // A chained recipe's base is made (or found in the store) whatever turbo says: the base must exist either way.
+      beforeBaseWork: async () => {
+        await turbo.decision;
+        gate.open();
+      },
       onSummary: (s) => (summary = s),
     };
     const code = await runCli(["recover", ...args], { ...context, stdout: gate.stdout, stderr: gate.stderr, signal: work.signal, hooks });

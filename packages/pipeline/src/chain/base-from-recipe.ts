@@ -68,6 +68,18 @@ export async function baseFromRecipe(options: BaseFromRecipeOptions): Promise<Ba
   return { kind: "made", dir, summary };
 }
 
+/**
+ * The files the chain would read as its base recipe's inputs (the originals, in the order the key
+ * lists them), or undefined when `basePath` is the base itself: what a cache of the whole chain
+ * must be keyed by besides the recipes.
+ */
+export async function baseRecipeInputs(loaded: AnyLoadedRecipe, basePath: string): Promise<string[] | undefined> {
+  const baseRecipe = loaded.baseRecipe;
+  if (!baseRecipe || !isTensorRecipe(baseRecipe) || !(await looksLikeOriginals(basePath))) return undefined;
+  const originals = await findOriginals(basePath, baseRecipe.base.model);
+  return [originals.paramsPath, originals.tokenizer, ...originals.shards].filter((path): path is string => path !== undefined);
+}
+
 function pick({ signal, beforeWork }: BaseFromRecipeOptions) {
   return { ...(signal ? { signal } : {}), ...(beforeWork ? { beforeWork } : {}) };
 }
