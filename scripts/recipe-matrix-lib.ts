@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadRecipe, RecipeError, recipeNames } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, isTensorRecipe, loadRecipe, RecipeError, recipeNames } from "@model-recover/pipeline";
 
 /** One job of the recover workflow: a recipe by the name `model-recover recover <recipe>` takes. */
 export interface MatrixEntry {
@@ -8,6 +8,10 @@ export interface MatrixEntry {
   title: string;
   /** A real release, recovered only where the base weights are (no `bundled` demo files). */
   real: boolean;
+  /** Set for a recipe whose base is another recipe's output (`"base": {"recipe": …}`): that recipe's job runs first. */
+  after?: string;
+  /** Set for a conversion (the tensor engine): it reads an original download, not a release. */
+  conversion?: true;
 }
 
 export interface RecipeMatrix {
@@ -25,12 +29,37 @@ export async function recipeMatrix(manifestsDir: string): Promise<RecipeMatrix> 
   for (const byName of await recipeNames(manifestsDir)) {
     const path = join(manifestsDir, `${byName}.json`);
     if (!(await looksLikeRecipe(path))) continue;
-    const { recipe, file } = await loadRecipe(path, { manifestsDir });
+    const loaded = await loadRecipe(path, { manifestsDir });
+    const { recipe, file } = loaded;
     // `model-recover recover <name>` finds a recipe by its file name, so the two must agree.
     if (recipe.name !== byName) throw new RecipeError(file, `${file}: /name: "${recipe.name}" must match the file name "${byName}"`);
-    include.push({ recipe: recipe.name, title: recipe.title, real: recipe.bundled === undefined });
+    include.push({ recipe: recipe.name, title: recipe.title, real: recipe.bundled === undefined, ...graphFields(loaded) });
   }
   return { include };
+}
+
+function graphFields(loaded: AnyLoadedRecipe): Pick<MatrixEntry, "after" | "conversion"> {
+  return { ...(loaded.baseRecipe ? { after: loaded.baseRecipe.recipe.name } : {}), ...(isTensorRecipe(loaded) ? { conversion: true as const } : {}) };
+}
+
+/**
+ * The real recoveries in the order the graph of bases asks: `first`, the recipes on a base
+ * checkpoint; `then`, those built on one of theirs, run once those are done. The workflow has these
+ * two stages, so a recipe built on a recipe that is itself built on one is refused here.
+ */
+export function realStages(matrix: RecipeMatrix): { first: RecipeMatrix; then: RecipeMatrix } {
+  const real = matrix.include.filter((entry) => entry.real);
+  const byName = new Map(real.map((entry) => [entry.recipe, entry]));
+  for (const entry of real) {
+    const base = entry.after ? byName.get(entry.after) : undefined;
+    if (base?.after) throw new Error(`${entry.recipe}: its base recipe ${base.recipe} is built on ${base.after} in turn; .github/workflows/recover.yml runs two stages (add a third job for a chain this deep)`);
+  }
+  return { first: { include: real.filter((e) => !e.after) }, then: { include: real.filter((e) => e.after) } };
+}
+
+/** The recipes a synthetic release can stand in for: every release; a conversion reads an original download, which the convert-llama tests make with torch. */
+export function syntheticOnly(matrix: RecipeMatrix): RecipeMatrix {
+  return { include: matrix.include.filter((entry) => !entry.conversion) };
 }
 
 /** The entries that need real base weights. */

@@ -2,12 +2,14 @@
 // Prints the recover workflow's matrix, {"include":[{"recipe","title","real"}, ...]}, one entry per
 // recipe in manifests/, each validated first. With --github-output it also appends to $GITHUB_OUTPUT:
 // `matrix` (every recipe), `real` (only those needing real base weights) and `has-real` (true|false),
-// since a job-level `if:` cannot see `matrix.real`.
+// since a job-level `if:` cannot see `matrix.real`; then the graph of bases: `synthetic` (every recipe
+// but the conversions), `real-first` (real recipes on a base checkpoint), `real-then` (those built on
+// another recipe's output, run after it) and `has-real-then`.
 import { appendFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { bundledManifestsDir } from "@model-recover/pipeline";
-import { realOnly, recipeMatrix } from "./recipe-matrix-lib.js";
+import { realOnly, realStages, recipeMatrix, syntheticOnly } from "./recipe-matrix-lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -24,7 +26,9 @@ try {
     const outputFile = process.env.GITHUB_OUTPUT;
     if (!outputFile) throw new Error("--github-output: GITHUB_OUTPUT is not set (it is set inside a GitHub Actions step)");
     const real = realOnly(matrix);
-    await appendFile(outputFile, `matrix=${json}\nreal=${JSON.stringify(real)}\nhas-real=${real.include.length > 0}\n`);
+    const stages = realStages(matrix);
+    const graph = `synthetic=${JSON.stringify(syntheticOnly(matrix))}\nreal-first=${JSON.stringify(stages.first)}\nreal-then=${JSON.stringify(stages.then)}\nhas-real-then=${stages.then.include.length > 0}\n`;
+    await appendFile(outputFile, `matrix=${json}\nreal=${JSON.stringify(real)}\nhas-real=${real.include.length > 0}\n${graph}`);
   }
 } catch (error) {
   process.stderr.write(`recipe-matrix: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RecipeError } from "@model-recover/pipeline";
-import { realOnly, recipeMatrix } from "../../scripts/recipe-matrix-lib.js";
+import { realOnly, realStages, recipeMatrix, syntheticOnly } from "../../scripts/recipe-matrix-lib.js";
 import { repoRoot } from "../support/cli.js";
 import { runScript } from "../support/script.js";
 
@@ -31,6 +31,24 @@ describe("scripts/recipe-matrix.ts on manifests/", () => {
     expect(realOnly({ include }).include.map((entry) => entry.recipe)).not.toContain("demo");
   });
 
+  it("follows the graph of bases: a recipe built on another's output runs in the second stage, after it", async () => {
+    const matrix = await recipeMatrix(manifests);
+    expect(matrix.include).toContainEqual({ recipe: "oasst-sft-6-llama-30b", title: "OpenAssistant oasst-sft-6-llama-30b", real: true, after: "llama-30b-hf" });
+    expect(matrix.include).toContainEqual(expect.objectContaining({ recipe: "llama-30b-hf", conversion: true }));
+    const { first, then } = realStages(matrix);
+    expect(then.include.map((entry) => entry.recipe)).toEqual(["oasst-sft-6-llama-30b"]);
+    for (const entry of then.include) expect(first.include.map((e) => e.recipe)).toContain(entry.after);
+    expect([...first.include, ...then.include].map((e) => e.recipe).sort()).toEqual(realOnly(matrix).include.map((e) => e.recipe).sort());
+  });
+
+  it("builds synthetic releases of every recipe but the conversions, which read an original download", async () => {
+    const matrix = await recipeMatrix(manifests);
+    const synthetic = syntheticOnly(matrix).include.map((entry) => entry.recipe);
+    expect(synthetic).toContain("oasst-sft-6-llama-30b");
+    expect(synthetic.filter((name) => /^llama-\d+b-hf$/.test(name))).toEqual([]);
+    expect(synthetic).toHaveLength(matrix.include.filter((entry) => !entry.conversion).length);
+  });
+
   it("appends matrix, real and has-real to $GITHUB_OUTPUT with --github-output", async () => {
     const dir = await mkdtemp(join(tmpdir(), "mr-matrix-output-"));
     try {
@@ -43,6 +61,9 @@ describe("scripts/recipe-matrix.ts on manifests/", () => {
       expect(lines[1]).toBe(`matrix=${run.stdout.trim()}`);
       expect(JSON.parse(lines[2]!.replace(/^real=/, "")).include.every((entry: { real: boolean }) => entry.real)).toBe(true);
       expect(lines[3]).toBe("has-real=true");
+      expect(lines.slice(4).map((line) => line.split("=")[0])).toEqual(["synthetic", "real-first", "real-then", "has-real-then"]);
+      expect(JSON.parse(lines[6]!.replace(/^real-then=/, "")).include.map((entry: { recipe: string }) => entry.recipe)).toEqual(["oasst-sft-6-llama-30b"]);
+      expect(lines[7]).toBe("has-real-then=true");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -89,6 +110,14 @@ describe("scripts/recipe-matrix.ts on another manifests folder", () => {
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(/^recipe-matrix: .*broken\.json: \/files\/1\/md5: "abc123" must be 32 lowercase hex digits/);
     await expect(recipeMatrix(dir)).rejects.toBeInstanceOf(RecipeError);
+  });
+
+  it("refuses a chain deeper than the workflow's two stages, naming it", async () => {
+    const oasst = JSON.parse(await readFile(join(manifests, "oasst-sft-6-llama-30b.json"), "utf8"));
+    await writeRecipe("oasst-on-oasst.json", { ...oasst, name: "oasst-on-oasst", base: { recipe: "oasst-sft-6-llama-30b" } });
+    expect(() => realStages({ include: [] })).not.toThrow();
+    const matrix = await recipeMatrix(dir);
+    expect(() => realStages(matrix)).toThrow("oasst-on-oasst: its base recipe oasst-sft-6-llama-30b is built on llama-30b-hf in turn; .github/workflows/recover.yml runs two stages (add a third job for a chain this deep)");
   });
 
   it("fails on a recipe file that is not JSON at all instead of dropping it", async () => {

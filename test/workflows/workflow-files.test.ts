@@ -114,13 +114,22 @@ describe("recover.yml", () => {
   const jobs = workflows.get("recover.yml")!.jobs;
 
   it("builds the synthetic and real matrices from the matrix job's outputs", () => {
-    expect(jobs.synthetic!.strategy!.matrix).toBe("${{ fromJSON(needs.matrix.outputs.matrix) }}");
-    expect(jobs.real!.strategy!.matrix).toBe("${{ fromJSON(needs.matrix.outputs.real) }}");
+    expect(jobs.synthetic!.strategy!.matrix).toBe("${{ fromJSON(needs.matrix.outputs.synthetic) }}");
+    expect(jobs.real!.strategy!.matrix).toBe("${{ fromJSON(needs.matrix.outputs.real-first) }}");
+    expect(jobs["real-then"]!.strategy!.matrix).toBe("${{ fromJSON(needs.matrix.outputs.real-then) }}");
+  });
+
+  it("follows the graph of bases: recipes built on another recipe's output run after the real job, even when one of its recipes failed", () => {
+    expect((jobs["real-then"] as { needs?: unknown }).needs).toEqual(["matrix", "real"]);
+    expect(jobs["real-then"]!.if).toMatch(/^\$\{\{ !cancelled\(\) && needs\.matrix\.outputs\.has-real-then == 'true' && /);
+    for (const id of ["real", "real-then"]) expect(jobs[id]!.steps!.at(-1)!.run).toContain('pnpm recover "${args[@]}"');
   });
 
   it("recovers real releases only on the weights runner, on a manual run or a push to main", () => {
-    expect(jobs.real!["runs-on"]).toEqual(["self-hosted", "llama-weights"]);
-    expect(jobs.real!.if).toMatch(/github\.event_name == 'workflow_dispatch' \|\| \(github\.event_name == 'push' && github\.ref == 'refs\/heads\/main'\)/);
-    expect(jobs.real!.if).not.toMatch(/pull_request/);
+    for (const id of ["real", "real-then"]) {
+      expect(jobs[id]!["runs-on"]).toEqual(["self-hosted", "llama-weights"]);
+      expect(jobs[id]!.if).toMatch(/github\.event_name == 'workflow_dispatch' \|\| \(github\.event_name == 'push' && github\.ref == 'refs\/heads\/main'\)/);
+      expect(jobs[id]!.if).not.toMatch(/pull_request/);
+    }
   });
 });
