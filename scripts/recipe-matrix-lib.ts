@@ -44,17 +44,17 @@ function graphFields(loaded: AnyLoadedRecipe): Pick<MatrixEntry, "after" | "conv
 
 /**
  * The real recoveries in the order the graph of bases asks: `first`, the recipes on a base
- * checkpoint; `then`, those built on one of theirs, run once those are done. The workflow has these
+ * checkpoint; `after`, those built on one of theirs, run once those are done. The workflow has these
  * two stages, so a recipe built on a recipe that is itself built on one is refused here.
  */
-export function realStages(matrix: RecipeMatrix): { first: RecipeMatrix; then: RecipeMatrix } {
+export function realStages(matrix: RecipeMatrix): { first: RecipeMatrix; after: RecipeMatrix } {
   const real = matrix.include.filter((entry) => entry.real);
   const byName = new Map(real.map((entry) => [entry.recipe, entry]));
   for (const entry of real) {
     const base = entry.after ? byName.get(entry.after) : undefined;
     if (base?.after) throw new Error(`${entry.recipe}: its base recipe ${base.recipe} is built on ${base.after} in turn; .github/workflows/recover.yml runs two stages (add a third job for a chain this deep)`);
   }
-  return { first: { include: real.filter((e) => !e.after) }, then: { include: real.filter((e) => e.after) } };
+  return { first: { include: real.filter((e) => !e.after) }, after: { include: real.filter((e) => e.after) } };
 }
 
 /** The recipes a synthetic release can stand in for: every release; a conversion reads an original download, which the convert-llama tests make with torch. */

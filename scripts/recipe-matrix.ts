@@ -27,7 +27,7 @@ try {
     if (!outputFile) throw new Error("--github-output: GITHUB_OUTPUT is not set (it is set inside a GitHub Actions step)");
     const real = realOnly(matrix);
     const stages = realStages(matrix);
-    const graph = `synthetic=${JSON.stringify(syntheticOnly(matrix))}\nreal-first=${JSON.stringify(stages.first)}\nreal-then=${JSON.stringify(stages.then)}\nhas-real-then=${stages.then.include.length > 0}\n`;
+    const graph = `synthetic=${JSON.stringify(syntheticOnly(matrix))}\nreal-first=${JSON.stringify(stages.first)}\nreal-then=${JSON.stringify(stages.after)}\nhas-real-then=${stages.after.include.length > 0}\n`;
     await appendFile(outputFile, `matrix=${json}\nreal=${JSON.stringify(real)}\nhas-real=${real.include.length > 0}\n${graph}`);
   }
 } catch (error) {

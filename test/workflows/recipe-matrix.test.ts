@@ -35,10 +35,10 @@ describe("scripts/recipe-matrix.ts on manifests/", () => {
     const matrix = await recipeMatrix(manifests);
     expect(matrix.include).toContainEqual({ recipe: "oasst-sft-6-llama-30b", title: "OpenAssistant oasst-sft-6-llama-30b", real: true, after: "llama-30b-hf" });
     expect(matrix.include).toContainEqual(expect.objectContaining({ recipe: "llama-30b-hf", conversion: true }));
-    const { first, then } = realStages(matrix);
-    expect(then.include.map((entry) => entry.recipe)).toEqual(["oasst-sft-6-llama-30b"]);
-    for (const entry of then.include) expect(first.include.map((e) => e.recipe)).toContain(entry.after);
-    expect([...first.include, ...then.include].map((e) => e.recipe).sort()).toEqual(realOnly(matrix).include.map((e) => e.recipe).sort());
+    const { first, after } = realStages(matrix);
+    expect(after.include.map((entry) => entry.recipe)).toEqual(["oasst-sft-6-llama-30b"]);
+    for (const entry of after.include) expect(first.include.map((e) => e.recipe)).toContain(entry.after);
+    expect([...first.include, ...after.include].map((e) => e.recipe).sort()).toEqual(realOnly(matrix).include.map((e) => e.recipe).sort());
   });
 
   it("builds synthetic releases of every recipe but the conversions, which read an original download", async () => {
