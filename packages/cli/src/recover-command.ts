@@ -20,7 +20,7 @@ export const recoverSpec: CommandSpec = {
     verify: { type: "string", value: "<mode>", default: "full", description: "full: each file's header sha256 and the card's md5; sha256: the header's sha256 alone, skipping the md5 pass (faster; a conversion then checks its originals' shapes, not their md5s)" },
     to: { type: "string", value: "<format>", default: "bin", description: "bin: the files as published; safetensors: each pytorch_model*.bin converted in the same pass to model-*.safetensors, with model.safetensors.index.json (the .bin bytes are still verified first)" },
     "keep-bin": { type: "boolean", description: "with --to safetensors, also keep the .bin files and their index" },
-    store: { type: "string", value: "<dir>", env: "MODEL_RECOVER_STORE", description: "also keep verified outputs in this content store (read-only hard links), from which pnpm recover puts a cached recovery back" },
+    store: { type: "string", value: "<dir>", env: "MODEL_RECOVER_STORE", description: "also keep verified outputs in this content store (read-only hard links), from which pnpm recover puts a cached recovery back; a chained recipe's base (llama-30b-hf for oasst-sft-6-llama-30b) is made and kept there (default for that: $XDG_CACHE_HOME/model-recover/store)" },
     config: { type: "string", value: "<file>", env: "MODEL_RECOVER_CONFIG", description: 'local settings, {"base", "enc", "out", "recipes": {"<name>": {...}}} (default: model-recover.config.json here or at the repository root)' },
     help: { type: "boolean", short: "h", description: "show this help" },
   },
