@@ -160,6 +160,37 @@ describe("recover <recipe based on a recipe> --base <the original download>", ()
     expect(run.stderr).toContain(`tiny-hf: verified and kept in the store: ${join(cache, "model-recover", "store", "recipes", "tiny-hf")}/`);
   }, 60_000);
 
+  it("--verify sha256 takes the entry made from checked originals, or makes one of its own from the shape check alone", async () => {
+    const run = await recoverChained(second, "chained-sha256", ["--verify", "sha256"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^tiny-hf: reusing .*; no conversion$/m);
+    expect(await entries()).toHaveLength(1);
+    // A fresh store: the shape check alone, no md5 pass over the originals, an entry of its own.
+    const shapesOnly = await modelRecover(["recover", second.recipe, "--base", originals, "--enc", second.enc, "--out", join(dir, "chained-shapes"), "--store", join(dir, "shapes-store"), "--verify", "sha256"]);
+    expect(shapesOnly.code, shapesOnly.stderr).toBe(0);
+    expect(shapesOnly.stderr).toMatch(/^shapes: /m);
+    expect(shapesOnly.stderr).not.toMatch(/^md5 of /m);
+    const [entry] = await readdir(join(dir, "shapes-store", "recipes", "tiny-hf"));
+    expect(entry).not.toBe((await entries())[0]);
+    for (const name of hfFiles) expect(await md5(join(dir, "shapes-store", "recipes", "tiny-hf", entry!, name)), name).toBe(await md5(join(converted, name)));
+  }, 60_000);
+
+  it("says what --base may be when it is not there", async () => {
+    const missing = join(dir, "no-such-download");
+    const run = await modelRecover(["recover", first.recipe, "--base", missing, "--enc", first.enc, "--out", join(dir, "never-made"), "--store", store()]);
+    expect(run.code).toBe(4);
+    expect(run.stderr.trim().split("\n").at(-1)).toBe(`model-recover: ${missing}: not found; tiny-tuned is built on tiny-hf: pass --base <the original download tiny-hf converts, or a folder it made>`);
+  }, 60_000);
+
+  it("refuses a store inside the original download before writing anything there", async () => {
+    const before = await snapshot(originals);
+    const run = await modelRecover(["recover", first.recipe, "--base", originals, "--enc", first.enc, "--out", join(dir, "never-out"), "--store", join(originals, "store")]);
+    expect(run.code).toBe(4);
+    expect(run.stderr.trim().split("\n").at(-1)).toBe(`model-recover: ${join(originals, "store")}: the content store (--store) is inside the original download (--base) ${originals}; pass a store apart from the original download, so that nothing of yours is overwritten or removed`);
+    expect(await snapshot(originals)).toEqual(before);
+    await expect(stat(join(originals, "store"))).rejects.toMatchObject({ code: "ENOENT" });
+  }, 60_000);
+
   it("never writes through a link planted in the store, and says what to remove", async () => {
     const planted = join(dir, "planted-store");
     const elsewhere = join(dir, "elsewhere");

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { overlapOf } from "@model-recover/safe-fs";
 import { type EntryRecord, RecipeStore } from "../cache/recipe-store.js";
+import { InputError } from "../errors.js";
 import { convertLlama } from "../convert/convert-llama.js";
 import type { ConvertLlamaEvent, ConvertLlamaSummary } from "../convert/llama-events.js";
 import { findOriginals, type OriginalsFolder } from "../convert/originals.js";
@@ -44,7 +46,12 @@ export type BaseFromRecipe =
 export async function baseFromRecipe(options: BaseFromRecipeOptions): Promise<BaseFromRecipe> {
   const { loaded, basePath, verify = "full", onEvent = () => {} } = options;
   const baseRecipe = loaded.baseRecipe;
-  if (!baseRecipe || !isTensorRecipe(baseRecipe) || !(await looksLikeOriginals(basePath))) return { kind: "given", dir: basePath };
+  if (!baseRecipe) return { kind: "given", dir: basePath };
+  if (!(await stat(basePath).catch(() => undefined))) {
+    const what = isTensorRecipe(baseRecipe) ? `the original download ${baseRecipe.recipe.name} converts, or a folder it made` : `a folder ${baseRecipe.recipe.name} made`;
+    throw new InputError("BASE_MISSING", `${basePath}: not found; ${loaded.recipe.title} is built on ${baseRecipe.recipe.name}: pass --base <${what}>`);
+  }
+  if (!isTensorRecipe(baseRecipe) || !(await looksLikeOriginals(basePath))) return { kind: "given", dir: basePath };
   const name = baseRecipe.recipe.name;
   const originals = await findOriginals(basePath, baseRecipe.base.model);
   const store = new RecipeStore(options.storeDir);
@@ -57,15 +64,30 @@ export async function baseFromRecipe(options: BaseFromRecipeOptions): Promise<Ba
     }
     if (found.state === "damaged") onEvent({ type: "base-recipe-damaged", recipe: name, dir: found.dir, reason: found.reason });
   }
+  await refuseStoreInOriginals(options.storeDir, [basePath, originals.dir]);
   const partial = await store.partialDir(name, keys.write);
   onEvent({ type: "base-recipe-making", recipe: name, dir: partial });
   const summary = await convertLlama({ originals: basePath, outDir: partial, recipe: baseRecipe, verify, onEvent, ...pick(options) });
   if (!summary.ok) return { kind: "failed", summary };
   const files = summary.files.flatMap((f) => (f.status === "verified" ? [f.file] : []));
   const inputs = summary.inputs.map(({ name: input, bytes, md5 }) => ({ name: input, bytes, ...(md5 ? { md5 } : {}) }));
-  const dir = await store.commit(partial, { recipe: name, key: keys.write, inputs }, files);
+  const dir = await store.commit(partial, { recipe: name, key: keys.write, inputs }, files).catch(async (error: NodeJS.ErrnoException) => {
+    // Another run, between this conversion's end and its rename, found the same verified files and committed them first.
+    const found = error.code === "ENOENT" ? await store.find(name, keys.write) : undefined;
+    if (found?.state !== "verified") throw error;
+    return found.dir;
+  });
   onEvent({ type: "base-recipe-stored", recipe: name, dir });
   return { kind: "made", dir, summary };
+}
+
+/** The store is written; the download it converts is an input, and nothing is ever written inside an input. */
+async function refuseStoreInOriginals(storeDir: string, originals: readonly string[]): Promise<void> {
+  for (const path of originals) {
+    const relation = await overlapOf(storeDir, path);
+    if (relation !== "same" && relation !== "inside") continue;
+    throw new InputError("OUT_OVERLAPS", `${storeDir}: the content store (--store) ${relation === "same" ? "is the same as" : "is inside"} the original download (--base) ${path}; pass a store apart from the original download, so that nothing of yours is overwritten or removed`);
+  }
 }
 
 /**
