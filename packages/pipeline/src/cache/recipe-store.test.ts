@@ -45,7 +45,6 @@ describe("RecipeStore", () => {
 
   it("never takes a partial folder for an entry", async () => {
     const partial = await store.partialDir("tiny-hf", KEY);
-    await mkdir(partial);
     await writeFile(join(partial, "config.json"), FILES["config.json"]!);
     expect(await store.find("tiny-hf", KEY)).toEqual({ state: "absent" });
   });
@@ -92,19 +91,25 @@ describe("RecipeStore", () => {
   it("refuses a link planted for one of its folders, and writes nothing through it", async () => {
     const elsewhere = join(dir, "elsewhere");
     await mkdir(elsewhere);
+    await writeFile(join(elsewhere, "mine.txt"), "the user's own file");
     await mkdir(join(dir, "store", "recipes"), { recursive: true });
     await symlink(elsewhere, join(dir, "store", "recipes", "tiny-hf"));
     const error = await store.partialDir("tiny-hf", KEY).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).message).toBe(`${join(dir, "store", "recipes", "tiny-hf")}: is not a folder (a link?) in the store; the store writes only inside itself: remove it and run again`);
-    expect(await readdir(elsewhere)).toEqual([]);
-    // An entry that is a link is no entry: found damaged, never read through.
+    expect(await readdir(elsewhere)).toEqual(["mine.txt"]);
+    // The same for the partial folder the conversion writes in.
     await rm(join(dir, "store", "recipes", "tiny-hf"));
     await mkdir(join(dir, "store", "recipes", "tiny-hf"));
+    await symlink(elsewhere, `${store.entryDir("tiny-hf", KEY)}.partial`);
+    await expect(store.partialDir("tiny-hf", KEY)).rejects.toThrow(`${store.entryDir("tiny-hf", KEY)}.partial: is not a folder (a link?) in the store`);
+    expect(await readdir(elsewhere)).toEqual(["mine.txt"]);
+    // An entry that is a link is no entry: found damaged, never read through.
+    await rm(`${store.entryDir("tiny-hf", KEY)}.partial`);
     await symlink(elsewhere, join(dir, "store", "recipes", "tiny-hf", KEY));
     expect(await store.find("tiny-hf", KEY)).toMatchObject({ state: "damaged", reason: `${store.entryDir("tiny-hf", KEY)} is not a folder` });
     await makeEntry();
-    expect(await readdir(elsewhere)).toEqual([]);
+    expect(await readdir(elsewhere)).toEqual(["mine.txt"]);
     expect((await store.find("tiny-hf", KEY)).state).toBe("verified");
   });
 });

@@ -76,16 +76,17 @@ export class RecipeStore {
     return { state: "verified", dir, record };
   }
 
-  /** The folder an entry is made in: `<store>/recipes/<recipe>/<key>.partial`, its parents real folders. */
+  /** The folder an entry is made in: `<store>/recipes/<recipe>/<key>.partial`, it and its parents real folders. */
   async partialDir(recipe: string, key: string): Promise<string> {
     const recipes = join(this.dir, "recipes");
+    const partial = `${this.entryDir(recipe, key)}.partial`;
     await makeFolder(this.dir);
-    for (const path of [recipes, join(recipes, recipe)]) {
+    for (const path of [recipes, join(recipes, recipe), partial]) {
       await makeFolder(path);
       const info = await lstat(path);
       if (!info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is not a folder (a link?) in the store; the store writes only inside itself: remove it and run again`);
     }
-    return `${this.entryDir(recipe, key)}.partial`;
+    return partial;
   }
 
   /**
