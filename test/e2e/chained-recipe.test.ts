@@ -145,6 +145,20 @@ describe("recover <recipe based on a recipe> --base <the original download>", ()
     expect(await entries()).toEqual([entry]);
   }, 60_000);
 
+  it("continues a conversion an earlier run left in <key>.partial: the files verified there are kept, then it is renamed into place", async () => {
+    const [key] = await entries();
+    const resumed = join(dir, "resume-store");
+    const partial = join(resumed, "recipes", "tiny-hf", `${key}.partial`);
+    // What a run stopped after its last file verified leaves: the conversion of the same recipe from the same originals.
+    const stopped = await modelRecover(["recover", join(recipes, "tiny-hf.json"), "--base", originals, "--out", partial]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const run = await modelRecover(["recover", first.recipe, "--base", originals, "--enc", first.enc, "--out", join(dir, "resumed-out"), "--store", resumed]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^all 6 files already verified: nothing to write$/m);
+    expect(run.stderr).toContain(`tiny-hf: verified and kept in the store: ${join(resumed, "recipes", "tiny-hf", key!)}\n`);
+    expect(await readdir(join(resumed, "recipes", "tiny-hf"))).toEqual([key]);
+  }, 60_000);
+
   it("takes a folder converted before as --base, as it did before recipes chained", async () => {
     const run = await modelRecover(["recover", second.recipe, "--base", converted, "--enc", second.enc, "--out", join(dir, "given"), "--store", join(dir, "unused-store")]);
     expect(run.code, run.stderr).toBe(0);
