@@ -25,7 +25,7 @@ export const recoverSpec: CommandSpec = {
     help: { type: "boolean", short: "h", description: "show this help" },
   },
   notes:
-    "Flags win over environment variables, which win over the config file. Before any long work the release folder, the base (by decrypting the smallest file) and the free space are checked. Each file is written under a temporary name in <out>/.model-recover, verified (sha256 from its header, md5 from the card) and only then renamed. Files already verified in --out are not redone; an interrupted run continues where it stopped.",
+    "Flags win over environment variables, which win over the config file. Before any long work the release folder, the base (by decrypting the smallest file) and the free space are checked. Each file is written under a temporary name in <out>/.model-recover, verified (sha256 from its header, md5 from the card) and only then renamed. Files already verified in --out are not redone; an interrupted run continues where it stopped. A recipe built on another recipe's output (oasst-sft-6-llama-30b on llama-30b-hf) takes the original download as --base: the base recipe runs first, into the content store, or its verified output there is reused; a folder it made before may be given instead.",
 };
 
 export async function recoverCommand(argv: string[], context: CommandContext): Promise<number> {
