@@ -7,6 +7,7 @@ import { type CommandSpec, helpText, parseCommand } from "./options.js";
 import { createProgress } from "./progress.js";
 import { resolvePaths } from "./settings.js";
 import { formatSummary } from "./summary.js";
+import { checkHubFlags, type HubFlags, hubOptions, hubSource } from "./hub-source.js";
 
 export const recoverSpec: CommandSpec = {
   name: "recover",
@@ -20,6 +21,7 @@ export const recoverSpec: CommandSpec = {
     to: { type: "string", value: "<format>", default: "bin", description: "bin: the files as published; safetensors: each pytorch_model*.bin converted in the same pass to model-*.safetensors, with model.safetensors.index.json (the .bin bytes are still verified first)" },
     "keep-bin": { type: "boolean", description: "with --to safetensors, also keep the .bin files and their index" },
     store: { type: "string", value: "<dir>", env: "MODEL_RECOVER_STORE", description: "also keep verified outputs in this content store (read-only hard links), from which pnpm recover puts a cached recovery back" },
+    ...hubOptions,
     config: { type: "string", value: "<file>", env: "MODEL_RECOVER_CONFIG", description: 'local settings, {"base", "enc", "out", "recipes": {"<name>": {...}}} (default: model-recover.config.json here or at the repository root)' },
     help: { type: "boolean", short: "h", description: "show this help" },
   },
@@ -52,7 +54,7 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   return ExitCode.ok;
 }
 
-interface RecoverFlags {
+interface RecoverFlags extends HubFlags {
   base?: string;
   enc?: string;
   out?: string;
@@ -65,16 +67,20 @@ interface RecoverFlags {
 
 async function recoverRecipe(loaded: LoadedRecipe, flags: RecoverFlags, context: CommandContext): Promise<RecoverSummary> {
   const hooks: RecoverHooks = context.hooks ?? {};
-  const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
-  context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  enc:  ${printable(paths.enc)}\n  base: ${printable(paths.base)}\n  out:  ${printable(paths.out)}\n`);
+  const fromHub = checkHubFlags(flags);
+  const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, fromHub, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
+  context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  enc:  ${fromHub ? `the Hub${flags["keep-enc"] ? `, kept in ${printable(flags["keep-enc"])}` : ", streamed"}` : printable(paths.enc)}\n  base: ${printable(paths.base)}\n  out:  ${printable(paths.out)}\n`);
+  const progress = createProgress(context.stderr);
+  const hub = fromHub ? await hubSource(loaded, flags, context, progress) : undefined;
   const storeDir = hooks.store?.dir ?? flags.store ?? context.env.MODEL_RECOVER_STORE;
   const store = storeDir ? { dir: resolve(context.cwd, storeDir), ...(hooks.store?.known ? { known: hooks.store.known } : {}) } : undefined;
   const summary = await recover({
     loaded,
-    encDir: paths.enc,
+    encDir: hub?.kind === "kept" ? hub.encDir : hub ? hub.remote.where : paths.enc,
+    ...(hub?.kind === "stream" ? { remote: hub.remote } : {}),
     basePath: paths.base,
     outDir: paths.out,
-    onEvent: createProgress(context.stderr),
+    onEvent: progress,
     verify: flags.verify,
     to: flags.to,
     keepBin: flags.keepBin,
