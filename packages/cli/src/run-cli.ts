@@ -7,6 +7,7 @@ import type { CommandSpec } from "./options.js";
 import { packCommand, packSpec } from "./pack-command.js";
 import { recipeCommand, recipeSpec } from "./recipe-command.js";
 import { recoverCommand, recoverSpec } from "./recover-command.js";
+import { downloadCommand, downloadSpec } from "./download-command.js";
 import { convertLlamaCommand, convertLlamaSpec } from "./convert-llama-command.js";
 import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isInputProblem, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
@@ -21,6 +22,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   recover: { spec: recoverSpec, line: "recover a published release into a verified Hugging Face folder", run: recoverCommand },
+  download: { spec: downloadSpec, line: "download a release from the Hugging Face Hub, verified and resumable", run: downloadCommand },
   pack: { spec: packSpec, line: "publish a fine-tuned folder as a release, with its md5 lists and recipe", run: packCommand },
   recipe: { spec: recipeSpec, line: "build a recipe from a downloaded release and its card's md5 lists", run: recipeCommand },
   list: { spec: listSpec, line: "the recipes that come with model-recover, their base, format, size and checks", run: listCommand },

@@ -1,0 +1,153 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KEY_CHUNK_BYTES } from "@model-recover/xor-core";
+import { modelRecover, startModelRecover } from "../support/cli.js";
+import { BIG_BYTES, BIG_FILE, folderBytes, HUB_REPO, type HubRelease, serveSmallRelease } from "../support/hub-release.js";
+import { partialDir } from "../support/state.js";
+
+const TOKEN = "hf_testTOKENthatMustNeverBePrinted";
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("recover --from-hub streams the release from a Hub on 127.0.0.1 through the engine", () => {
+  let dir: string;
+  let release: HubRelease;
+  let env: NodeJS.ProcessEnv;
+  const recover = (out: string, extra: string[] = [], moreEnv: NodeJS.ProcessEnv = {}) => modelRecover(["recover", release.recipePath, "--base", release.basePath, "--from-hub", "--out", out, ...extra], { env: { ...env, ...moreEnv } });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mr-hub-"));
+    release = await serveSmallRelease(join(dir, "inputs"));
+    env = { HF_ENDPOINT: release.server.endpoint, HF_TOKEN: "" };
+  }, 120_000);
+  afterAll(async () => {
+    await release?.server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("recovers byte for byte what a recovery of the downloaded folder gives, and stores no .enc", async () => {
+    const local = await modelRecover(["recover", release.recipePath, "--base", release.basePath, "--enc", release.encDir, "--out", join(dir, "out-local")]);
+    expect(local.code, local.stderr).toBe(0);
+    release.server.clearLog();
+    const hub = await recover(join(dir, "out-hub"));
+    expect(hub.code, hub.stderr).toBe(0);
+    expect(hub.stderr).toContain(`${release.server.endpoint}/${HUB_REPO}@main`);
+    expect(await folderBytes(join(dir, "out-hub"))).toEqual(await folderBytes(join(dir, "out-local")));
+    expect(await folderBytes(join(dir, "out-hub"))).toEqual(await folderBytes(release.modelDir));
+    expect((await readdir(join(dir, "out-hub"))).some((name) => name.endsWith(".enc"))).toBe(false);
+    // Each payload came once (the probe reads the smallest file, a few bytes, once more).
+    expect(release.server.bytesServed(HUB_REPO, release.bigEnc)).toBe(BIG_BYTES + 32);
+    expect(release.server.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
+  }, 120_000);
+
+  it("a flipped byte on the wire fails the file with exit 4, blames the transfer, and leaves no file under its name", async () => {
+    release.server.setFaults(HUB_REPO, release.bigEnc, { flipByteAt: 12_345_678 });
+    try {
+      const out = join(dir, "out-flipped");
+      const result = await recover(out);
+      expect(result.code, result.stderr).toBe(4);
+      expect(result.stderr).toMatch(new RegExp(`FAILED ${BIG_FILE}: .*sha256 .*the transfer is at fault`));
+      expect(existsSync(join(out, BIG_FILE))).toBe(false);
+      expect(existsSync(join(out, "config.json"))).toBe(true);
+      expect(await readdir(partialDir(out))).toEqual([]);
+    } finally {
+      release.server.setFaults(HUB_REPO, release.bigEnc, {});
+    }
+  }, 120_000);
+
+  it("a 503 (twice) and a connection cut mid-file are retried, and the result verifies", async () => {
+    release.server.setFaults(HUB_REPO, release.bigEnc, { unavailable: 2, cutAt: [15_000_000], ignoreRange: 1 });
+    try {
+      const out = join(dir, "out-retried");
+      const result = await recover(out);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/retrying pytorch_model\.bin\.[0-9a-f]{64}\.enc from byte 0 \(HTTP 503/);
+      expect(await folderBytes(out)).toEqual(await folderBytes(release.modelDir));
+    } finally {
+      release.server.setFaults(HUB_REPO, release.bigEnc, {});
+    }
+  }, 120_000);
+
+  it("a run killed mid-file resumes with a Range request and downloads only the missing bytes and at most one chunk more", async () => {
+    const out = join(dir, "out-killed");
+    // The transfer stalls at 25 MB: by then 20 MiB are durable (a resume point every 10 MB).
+    release.server.setFaults(HUB_REPO, release.bigEnc, { stallAt: { offset: 25_000_000, ms: 120_000 } });
+    const checkpointEnv = { MODEL_RECOVER_CHECKPOINT_MB: "10" };
+    const first = startModelRecover(["recover", release.recipePath, "--base", release.basePath, "--from-hub", "--out", out], { env: { ...env, ...checkpointEnv } });
+    const records = async () => (await readdir(partialDir(out)).catch(() => [])).filter((name) => name.endsWith(".json"));
+    const durable = async () => {
+      for (const name of await records()) {
+        const record = JSON.parse(await readFile(join(partialDir(out), name), "utf8"));
+        if (record.durableBytes >= 2 * KEY_CHUNK_BYTES) return true;
+      }
+      return false;
+    };
+    await until(durable, 90_000);
+    first.child.kill("SIGKILL");
+    expect((await first.done).signal).toBe("SIGKILL");
+    release.server.clearLog();
+    const second = await modelRecover(["recover", release.recipePath, "--base", release.basePath, "--from-hub", "--out", out], { env: { ...env, ...checkpointEnv } });
+    expect(second.code, second.stderr).toBe(0);
+    const resumed = Number(/resuming pytorch_model\.bin from .*\((\d+) bytes; rehashing/.exec(second.stderr)?.[1]);
+    expect(resumed).toBe(2 * KEY_CHUNK_BYTES);
+    const served = release.server.bytesServed(HUB_REPO, release.bigEnc);
+    const missing = BIG_BYTES + 32 - (32 + resumed);
+    expect(served).toBeGreaterThanOrEqual(missing);
+    expect(served).toBeLessThanOrEqual(missing + KEY_CHUNK_BYTES);
+    const ranges = release.server.requests.filter((r) => r.origin === "cdn").map((r) => r.headers.range);
+    expect(ranges).toEqual([`bytes=${32 + resumed}-`]);
+    expect(await folderBytes(out)).toEqual(await folderBytes(release.modelDir));
+    expect(await readdir(partialDir(out))).toEqual([]);
+  }, 180_000);
+});
+
+describe("recover --from-hub on a gated repo", () => {
+  let dir: string;
+  let release: HubRelease;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mr-hub-gated-"));
+    release = await serveSmallRelease(join(dir, "inputs"), { tokens: [TOKEN] });
+  }, 120_000);
+  afterAll(async () => {
+    await release?.server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("without a token: one line that says to accept the licence and set HF_TOKEN, exit 4, nothing written", async () => {
+    const out = join(dir, "out-anonymous");
+    const result = await modelRecover(["recover", release.recipePath, "--base", release.basePath, "--from-hub", "--out", out], { env: { HF_ENDPOINT: release.server.endpoint, HF_TOKEN: "" } });
+    expect(result.code, result.stderr).toBe(4);
+    const errors = result.stderr.split("\n").filter((line) => line.startsWith("model-recover:"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/accept the licence on the Hub and set HF_TOKEN/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("with HF_TOKEN (or --token-file): recovers; the token reaches the Hub's host only and is never printed", async () => {
+    const out = join(dir, "out-token");
+    release.server.clearLog();
+    const result = await modelRecover(["recover", release.recipePath, "--base", release.basePath, "--from-hub", "--out", out], { env: { HF_ENDPOINT: release.server.endpoint, HF_TOKEN: TOKEN } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(await folderBytes(out)).toEqual(await folderBytes(release.modelDir));
+    expect(`${result.stdout}${result.stderr}`).not.toContain(TOKEN);
+    expect(`${result.stdout}${result.stderr}`).not.toContain("testTOKEN");
+    const requests = release.server.requests;
+    expect(requests.filter((r) => r.origin === "hub").every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(requests.filter((r) => r.origin === "cdn").length).toBeGreaterThan(0);
+    expect(requests.filter((r) => r.origin === "cdn").every((r) => r.headers.authorization === undefined)).toBe(true);
+    for (const name of await readdir(out, { recursive: true })) {
+      const path = join(out, String(name));
+      if ((await stat(path)).isFile()) expect((await readFile(path)).includes(Buffer.from(TOKEN))).toBe(false);
+    }
+  }, 120_000);
+});
