@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { lstat, open, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { ContentDigest, HubError } from "@model-recover/hf-hub";
+import { ContentDigest } from "@model-recover/hf-hub";
 import { openRegularFile, publishHandle, readSmallFile, writeFresh } from "@model-recover/safe-fs";
 import { InputError } from "../errors.js";
-import { type HubPayload, transferError } from "../hub/hub-release.js";
+import { type HubPayload, HubTransferError, transferError } from "../hub/hub-release.js";
 
 /** Read and write in pieces this big: big enough that a syscall per piece costs nothing, small enough to stay flat in memory. */
 const PIECE_BYTES = 8 * 1024 * 1024;
@@ -52,7 +52,7 @@ export async function downloadFile(job: FileDownload): Promise<void> {
       await copyStream(stream, handle, from, job);
     } catch (error) {
       // Bytes that hash wrong are of no use to a resume; a cut transfer's are.
-      if (error instanceof HubError && error.code === "HUB_DIGEST") await rm(partPath, { force: true });
+      if (error instanceof HubTransferError && error.hub.code === "HUB_DIGEST") await Promise.all([rm(partPath, { force: true }), rm(recordPath, { force: true })]);
       throw transferError(error);
     } finally {
       await stream.close();

@@ -100,9 +100,15 @@ class TransferStream implements RemoteStream {
 /** Failures of the bytes in transit, as opposed to access (gated, not found) or names. */
 const TRANSFER_CODES = new Set(["HUB_TRANSFER", "HUB_DIGEST", "HUB_SIZE", "HUB_PROTOCOL", "HUB_CHANGED"]);
 
-/** The Hub's message names repo, revision and file and says what to do; a file's failure is reported with the others (exit 4). */
+/** A download from the Hub that failed: a file's failure, reported with the others (exit 4); `hub` says how. */
+export class HubTransferError extends InputError {
+  constructor(readonly hub: HubError) {
+    const blame = TRANSFER_CODES.has(hub.code) ? " (the transfer is at fault, not the release; nothing unverified was kept under the file's name)" : "";
+    // The Hub's message names repo, revision and file and says what to do.
+    super("HUB_TRANSFER", `${hub.message}${blame}`);
+  }
+}
+
 export function transferError(error: unknown): unknown {
-  if (!(error instanceof HubError)) return error;
-  const blame = TRANSFER_CODES.has(error.code) ? " (the transfer is at fault, not the release; nothing unverified was kept under the file's name)" : "";
-  return new InputError("HUB_TRANSFER", `${error.message}${blame}`);
+  return error instanceof HubError ? new HubTransferError(error) : error;
 }
