@@ -35,6 +35,15 @@ export function hubLocation(loaded: LoadedRecipe, revision: string | undefined):
   return { repo: hub.repo, ...(pinned ? { revision: pinned } : {}), ...(hub.folder ? { folder: hub.folder } : {}) };
 }
 
+/** `owner/name` or `owner/name@<commit sha>` (recipe from-folder --hub); the repo's form is the schema's to check. */
+export function parseHubRef(text: string): { repo: string; revision?: string } {
+  const [repo = "", revision, ...rest] = text.split("@");
+  if (rest.length > 0 || (revision !== undefined && !/^[0-9a-f]{40}$/.test(revision))) {
+    throw new UsageError(`--hub ${printable(text)}: expected <owner/name> or <owner/name>@<commit sha, 40 hex digits>`);
+  }
+  return { repo, ...(revision ? { revision } : {}) };
+}
+
 /** The flags that only mean something with --from-hub, refused without it; --enc is refused with it. */
 export function checkHubFlags(flags: HubFlags): boolean {
   if (!flags["from-hub"]) {
