@@ -45,6 +45,7 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
   // The engine is the pipeline's: a conversion recipe runs the tensor engine, any other the XOR engine.
   if (isTensorRecipe(loaded)) {
+    if (flags["from-hub"]) throw new UsageError(`--from-hub: ${printable(loaded.recipe.name)} converts Meta's originals from --base; there is no release to stream`);
     if (flags.keepBin) throw new UsageError(`--keep-bin: ${printable(loaded.recipe.name)} is a conversion; it writes either .bin (--to bin) or safetensors (--to safetensors)`);
     await convertRecipe(loaded, flags, context);
     return ExitCode.ok;
