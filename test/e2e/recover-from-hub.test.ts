@@ -64,14 +64,18 @@ describe("recover --from-hub streams the release from a Hub on 127.0.0.1 through
     }
   }, 120_000);
 
-  it("a 503 (twice) and a connection cut mid-file are retried, and the result verifies", async () => {
-    release.server.setFaults(HUB_REPO, release.bigEnc, { unavailable: 2, cutAt: [15_000_000], ignoreRange: 1 });
+  it("503s, a connection cut, a body cut short of its Content-Length and a 200 to a Range request are retried, and the result verifies", async () => {
+    release.server.setFaults(HUB_REPO, release.bigEnc, { unavailable: 2, cutAt: [15_000_000], truncateAt: [25_000_000], ignoreRange: 1 });
+    release.server.clearLog();
     try {
       const out = join(dir, "out-retried");
       const result = await recover(out);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stderr).toMatch(/retrying pytorch_model\.bin\.[0-9a-f]{64}\.enc from byte 0 \(HTTP 503/);
       expect(await folderBytes(out)).toEqual(await folderBytes(release.modelDir));
+      // The resume after the cut asked for a range and got the whole file (200): its first bytes were skipped, not handed out twice.
+      const resumes = release.server.requests.filter((r) => r.origin === "cdn" && r.headers.range !== undefined);
+      expect(resumes.map((r) => r.status)).toEqual([200, 206]);
     } finally {
       release.server.setFaults(HUB_REPO, release.bigEnc, {});
     }
