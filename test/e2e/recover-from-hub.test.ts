@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHubServer } from "@model-recover/hf-hub/test-server";
 import { KEY_CHUNK_BYTES } from "@model-recover/xor-core";
 import { modelRecover, startModelRecover } from "../support/cli.js";
 import { BIG_BYTES, BIG_FILE, folderBytes, HUB_REPO, type HubRelease, serveSmallRelease } from "../support/hub-release.js";
@@ -111,6 +112,31 @@ describe("recover --from-hub streams the release from a Hub on 127.0.0.1 through
     expect(ranges).toEqual([`bytes=${32 + resumed}-`]);
     expect(await folderBytes(out)).toEqual(await folderBytes(release.modelDir));
     expect(await readdir(partialDir(out))).toEqual([]);
+  }, 180_000);
+
+  it("a Hub that goes away mid-file fails that file with exit 4 once the retries are spent, and the next run continues it", async () => {
+    const out = join(dir, "out-outage");
+    release.server.setFaults(HUB_REPO, release.bigEnc, { stallAt: { offset: 25_000_000, ms: 120_000 } });
+    const checkpointEnv = { MODEL_RECOVER_CHECKPOINT_MB: "10" };
+    const run = startModelRecover(["recover", release.recipePath, "--base", release.basePath, "--from-hub", "--out", out], { env: { ...env, ...checkpointEnv } });
+    const durable = async () => {
+      for (const name of (await readdir(partialDir(out)).catch(() => [])).filter((n) => n.endsWith(".json"))) {
+        if (JSON.parse(await readFile(join(partialDir(out), name), "utf8")).durableBytes >= 2 * KEY_CHUNK_BYTES) return true;
+      }
+      return false;
+    };
+    await until(durable, 90_000);
+    await release.server.close();
+    const failed = await run.done;
+    expect(failed.code, failed.stderr).toBe(4);
+    expect(failed.stderr).toMatch(/FAILED pytorch_model\.bin: .*download failed \d+ times in a row.*run the same command again: the file continues from its last durable point/);
+    expect(existsSync(join(out, BIG_FILE))).toBe(false);
+    release.server = await startHubServer({ repos: { [HUB_REPO]: { dir: release.encDir } }, lfsMinBytes: 1 << 20 });
+    const again = await modelRecover(["recover", release.recipePath, "--base", release.basePath, "--from-hub", "--out", out], { env: { ...env, HF_ENDPOINT: release.server.endpoint } });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`resuming ${BIG_FILE} from`);
+    expect(release.server.bytesServed(HUB_REPO, release.bigEnc)).toBeLessThanOrEqual(BIG_BYTES - 2 * KEY_CHUNK_BYTES + KEY_CHUNK_BYTES);
+    expect(await folderBytes(out)).toEqual(await folderBytes(release.modelDir));
   }, 180_000);
 });
 

@@ -7,7 +7,7 @@ export { type AnyLoadedRecipe, isEncrypted, isTensorRecipe, type BaseCheckpoint,
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
 export type { RemotePayload, RemoteRelease, RemoteStream } from "./recover/payload-source.js";
-export { openHubRelease, HubPayload, type HubLocation, type HubReleaseOptions } from "./hub/hub-release.js";
+export { openHubRelease, HubPayload, HubTransferError, type HubLocation, type HubRelease, type HubReleaseOptions } from "./hub/hub-release.js";
 export { downloadRelease, DOWNLOAD_STATE_DIR, type DownloadEvent, type DownloadOptions, type DownloadSummary } from "./download/download-release.js";
 export type { KnownOutput } from "./recover/existing-outputs.js";
 export { planRecovery, type FileTask, type Plan } from "./recover/plan.js";

@@ -3,11 +3,10 @@ import { join } from "node:path";
 import { runPool } from "@model-recover/hf-hub";
 import { makeFolder } from "@model-recover/safe-fs";
 import { InputError } from "../errors.js";
-import type { HubPayload } from "../hub/hub-release.js";
+import type { HubPayload, HubRelease } from "../hub/hub-release.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { planRecovery } from "../recover/plan.js";
 import { checkRoom } from "../recover/preflight.js";
-import type { RemoteRelease } from "../recover/payload-source.js";
 import { alreadyDownloaded, downloadFile } from "./download-file.js";
 
 /** Files downloaded at once: a few connections fill one link; more only split it. */
@@ -23,7 +22,7 @@ export type DownloadEvent =
 
 export interface DownloadOptions {
   loaded: LoadedRecipe;
-  release: RemoteRelease & { files: Map<string, HubPayload> };
+  release: HubRelease;
   toDir: string;
   onEvent?: (event: DownloadEvent) => void;
   signal?: AbortSignal;

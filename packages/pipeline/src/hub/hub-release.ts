@@ -23,7 +23,7 @@ export interface HubReleaseOptions {
  * by @model-recover/hf-hub. Without a pinned revision "main" is listed; every file is still pinned
  * by the sha256 (or git oid) it is listed with, so a repo that moves mid-run fails, never splices.
  */
-export async function openHubRelease(hub: HubClient, location: HubLocation, options: HubReleaseOptions = {}): Promise<RemoteRelease & { files: Map<string, HubPayload> }> {
+export async function openHubRelease(hub: HubClient, location: HubLocation, options: HubReleaseOptions = {}): Promise<HubRelease> {
   const revision = location.revision ?? "main";
   const prefix = location.folder ? `${location.folder.replace(/\/+$/, "")}/` : "";
   const listed = await hub.listFiles(location.repo, revision, options.signal ? { signal: options.signal } : {});
@@ -34,6 +34,11 @@ export async function openHubRelease(hub: HubClient, location: HubLocation, opti
     files.set(name, new HubPayload(hub, location.repo, revision, name, file, options));
   }
   return { where: `${location.repo}@${revision}${prefix ? ` ${prefix}` : ""}`, files };
+}
+
+/** A release on the Hub: its files by their names in the release. */
+export interface HubRelease extends RemoteRelease {
+  files: Map<string, HubPayload>;
 }
 
 /** One file of a release on the Hub. */
@@ -80,10 +85,6 @@ export class HubPayload implements RemotePayload {
 class TransferStream implements RemoteStream {
   constructor(private readonly stream: HubFileStream) {}
 
-  get bytesReceived(): number {
-    return this.stream.bytesReceived;
-  }
-
   async read(target: Uint8Array): Promise<number> {
     try {
       return await this.stream.read(target);
@@ -104,8 +105,17 @@ const TRANSFER_CODES = new Set(["HUB_TRANSFER", "HUB_DIGEST", "HUB_SIZE", "HUB_P
 export class HubTransferError extends InputError {
   constructor(readonly hub: HubError) {
     const blame = TRANSFER_CODES.has(hub.code) ? " (the transfer is at fault, not the release; nothing unverified was kept under the file's name)" : "";
+    const again = hub.code === "HUB_TRANSFER" ? "; run the same command again: the file continues from its last durable point" : "";
     // The Hub's message names repo, revision and file and says what to do.
-    super("HUB_TRANSFER", `${hub.message}${blame}`);
+    super("HUB_TRANSFER", `${hub.message}${blame}${again}`);
+  }
+
+  /**
+   * The connection failed, not the bytes: what reached the disk before the last durable point is as
+   * good as before, so the file keeps its resume point (the output's sha256 still checks every byte).
+   */
+  get resumable(): boolean {
+    return this.hub.code === "HUB_TRANSFER";
   }
 }
 

@@ -139,6 +139,15 @@ export class FileJob {
     await this.shared.folder.forget(this.task.entry.name).catch(() => undefined);
   }
 
+  /**
+   * After its input failed: close the temporary output and keep it with the resume record of the last
+   * checkpoint (not a new one: what came after it is cut off by the next run).
+   */
+  async keepForResume(): Promise<void> {
+    await this.output?.suspend().catch(() => undefined);
+    await this.converted?.suspend().catch(() => undefined);
+  }
+
   /** Stop for now (Ctrl-C): checkpoint, and keep the temporary output for the next run. */
   async suspend(): Promise<void> {
     await this.checkpoint();
