@@ -12,8 +12,8 @@ export const downloadSpec: CommandSpec = {
   summary: "Download a release from the Hugging Face Hub (the recipe's hub repo) into a folder, each file verified against the Hub's size and LFS sha256 (and its .enc header) before it gets its name; recover --enc <folder> then reads it.",
   options: {
     to: { type: "string", value: "<folder>", required: true, description: "where the release's files go (created if needed); a killed download continues there" },
-    revision: hubOptions.revision!,
-    "token-file": hubOptions["token-file"]!,
+    revision: { ...hubOptions.revision!, description: "the commit to read (default: the recipe's revision, else main)" },
+    "token-file": { ...hubOptions["token-file"]!, description: "a file holding the Hugging Face token for a gated repo (default: HF_TOKEN); sent to the Hub's host only" },
     help: { type: "boolean", short: "h", description: "show this help" },
   },
   notes: "Only the files the recipe needs are downloaded. Unlike git clone, no second copy is kept (no .git/lfs), and an interrupted download never leaves a pointer file or a short file under a release name: partial files live in <folder>/.model-recover-download until they verified. HF_ENDPOINT picks a mirror; HF_TOKEN (or --token-file) is sent to the Hub's host only.",

@@ -22,7 +22,6 @@ interface Command {
 
 const commands: Record<string, Command> = {
   recover: { spec: recoverSpec, line: "recover a published release into a verified Hugging Face folder", run: recoverCommand },
-  download: { spec: downloadSpec, line: "download a release from the Hugging Face Hub, verified and resumable", run: downloadCommand },
   pack: { spec: packSpec, line: "publish a fine-tuned folder as a release, with its md5 lists and recipe", run: packCommand },
   recipe: { spec: recipeSpec, line: "build a recipe from a downloaded release and its card's md5 lists", run: recipeCommand },
   list: { spec: listSpec, line: "the recipes that come with model-recover, their base, format, size and checks", run: listCommand },
@@ -30,6 +29,7 @@ const commands: Record<string, Command> = {
   inspect: { spec: inspectSpec, line: "list a .bin or .safetensors file's tensors; check a model folder's shards and index", run: inspectCommand },
   convert: { spec: convertSpec, line: "a recovered folder's .bin shards to safetensors, as HF's convert.py writes them", run: convertCommand },
   "convert-llama": { spec: convertLlamaSpec, line: "convert Meta's original LLaMA into the Hugging Face folder of 2023, byte for byte", run: convertLlamaCommand },
+  download: { spec: downloadSpec, line: "download a release from the Hugging Face Hub, verified and resumable", run: downloadCommand },
 };
 
 /** Every command's declaration, for the README's tables and the tests that keep them in step. */
