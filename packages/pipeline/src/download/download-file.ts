@@ -41,7 +41,6 @@ export async function downloadFile(job: FileDownload): Promise<void> {
   const recordPath = join(job.stateDir, `${id}.json`);
   const record: PartialRecord = { name: payload.name, identity: payload.identity };
   const { handle, from } = await openPartial(partPath, recordPath, record, payload.size);
-  let published = false;
   try {
     const digest = ContentDigest.forFile(payload.file);
     await readBackInto(handle, from, digest);
@@ -60,10 +59,9 @@ export async function downloadFile(job: FileDownload): Promise<void> {
     if (job.header) await checkHeader(handle, job.header, payload);
     await handle.sync();
     await publishHandle(handle, partPath, job.finalPath, payload.size);
-    published = true;
     await rm(recordPath, { force: true });
   } finally {
-    if (!published) await handle.close().catch(() => undefined);
+    await handle.close().catch(() => undefined);
   }
 }
 
