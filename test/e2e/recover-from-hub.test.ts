@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHubServer } from "@model-recover/hf-hub/test-server";
-import { KEY_CHUNK_BYTES } from "@model-recover/xor-core";
+import { KEY_CHUNK_BYTES, xorshift32Bytes } from "@model-recover/xor-core";
 import { modelRecover, startModelRecover } from "../support/cli.js";
 import { BIG_BYTES, BIG_FILE, folderBytes, HUB_REPO, type HubRelease, serveSmallRelease } from "../support/hub-release.js";
 import { partialDir } from "../support/state.js";
@@ -48,6 +48,18 @@ describe("recover --from-hub streams the release from a Hub on 127.0.0.1 through
     // Each payload came once (the probe reads the smallest file, a few bytes, once more).
     expect(release.server.bytesServed(HUB_REPO, release.bigEnc)).toBe(BIG_BYTES + 32);
     expect(release.server.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
+  }, 120_000);
+
+  it("a wrong base is found by the probe on the smallest file, before any big file is fetched", async () => {
+    const wrongBase = join(dir, "wrong-base.pth");
+    await writeFile(wrongBase, xorshift32Bytes(99, 3 * 1024 * 1024 + 333));
+    release.server.clearLog();
+    const out = join(dir, "out-wrong-base");
+    const result = await modelRecover(["recover", release.recipePath, "--base", wrongBase, "--from-hub", "--out", out], { env });
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toMatch(/wrong-base\.pth: not the key for a small release \(decrypting (config|generation_config)\.json gave sha256/);
+    expect(release.server.bytesServed(HUB_REPO, release.bigEnc)).toBe(0);
+    expect(existsSync(out)).toBe(false);
   }, 120_000);
 
   it("a flipped byte on the wire fails the file with exit 4, blames the transfer, and leaves no file under its name", async () => {
