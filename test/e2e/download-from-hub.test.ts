@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { xorshift32Bytes } from "@model-recover/xor-core";
 import { modelRecover, pnpmScript, startModelRecover } from "../support/cli.js";
 import { BIG_BYTES, folderBytes, HUB_REPO, type HubRelease, serveSmallRelease } from "../support/hub-release.js";
 
@@ -93,6 +94,18 @@ describe("model-recover download: the release on disk, verified and resumable", 
     expect(release.server.bytesServed(HUB_REPO, release.bigEnc)).toBe(BIG_BYTES + 32 - kept);
     expect(await folderBytes(to)).toEqual(await encFiles(release));
   }, 180_000);
+
+  it("recover --from-hub --keep-enc checks the base before it downloads anything big", async () => {
+    const wrongBase = join(dir, "wrong-base.pth");
+    await writeFile(wrongBase, xorshift32Bytes(98, 3 * 1024 * 1024 + 333));
+    release.server.clearLog();
+    const kept = join(dir, "kept-wrong-base");
+    const result = await modelRecover(["recover", release.recipePath, "--base", wrongBase, "--from-hub", "--keep-enc", kept, "--out", join(dir, "out-wrong-base")], { env: { ...env, HF_TOKEN: TOKEN } });
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toMatch(/wrong-base\.pth: not the key for a small release/);
+    expect(release.server.bytesServed(HUB_REPO, release.bigEnc)).toBe(0);
+    expect(existsSync(kept)).toBe(false);
+  }, 120_000);
 
   it("pnpm recover --from-hub --keep-enc goes around turbo's cache, keeps the verified .enc files and recovers", async () => {
     const out = join(dir, "out-pnpm");

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { HubClient } from "@model-recover/hf-hub";
-import { downloadRelease, type HubLocation, type LoadedRecipe, openHubRelease, printable, type RecoverEvent, type RemoteRelease, UsageError } from "@model-recover/pipeline";
+import { checkBaseForRelease, downloadRelease, type HubLocation, type LoadedRecipe, openHubRelease, printable, type RecoverEvent, type RemoteRelease, UsageError } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { createDownloadProgress } from "./download-progress.js";
 import type { OptionSpec } from "./options.js";
@@ -63,9 +63,10 @@ export function hubClient(flags: HubFlags, context: CommandContext): Promise<Hub
 
 /**
  * --from-hub: list the release on the Hub (a gated repo without a token fails here, before any
- * work), and either stream it, or with --keep-enc download it verified into that folder first.
+ * work), and either stream it, or with --keep-enc check the base, then download the release verified
+ * into that folder.
  */
-export async function hubSource(loaded: LoadedRecipe, flags: HubFlags, context: CommandContext, progress: (event: RecoverEvent) => void): Promise<HubSource> {
+export async function hubSource(loaded: LoadedRecipe, flags: HubFlags, context: CommandContext, progress: (event: RecoverEvent) => void, basePath: string): Promise<HubSource> {
   const location = hubLocation(loaded, flags.revision);
   const hub = await hubClient(flags, context);
   // A download first (--keep-enc) is drawn as one; a streamed release's retries go to the recovery's lines.
@@ -77,6 +78,9 @@ export async function hubSource(loaded: LoadedRecipe, flags: HubFlags, context: 
   context.stderr.write(`  from: ${printable(`${hub.endpoint.origin}/${release.where}`)}${hub.hasToken ? " (with a token)" : ""}\n`);
   if (flags["keep-enc"] === undefined || !draw) return { kind: "stream", remote: release };
   const encDir = resolve(context.cwd, flags["keep-enc"]);
+  // The base is checked before the download, as a streamed run checks it before the XOR.
+  const probe = await checkBaseForRelease(loaded, release, basePath);
+  if (probe) context.stderr.write(`base ${printable(basePath)} is the right key (checked on ${printable(probe)})\n`);
   await downloadRelease({ loaded, release, toDir: encDir, onEvent: draw, ...(context.signal ? { signal: context.signal } : {}) });
   return { kind: "kept", encDir };
 }

@@ -72,7 +72,7 @@ async function recoverRecipe(loaded: LoadedRecipe, flags: RecoverFlags, context:
   const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, fromHub, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
   context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  enc:  ${fromHub ? `the Hub${flags["keep-enc"] ? `, kept in ${printable(flags["keep-enc"])}` : ", streamed"}` : printable(paths.enc)}\n  base: ${printable(paths.base)}\n  out:  ${printable(paths.out)}\n`);
   const progress = createProgress(context.stderr);
-  const hub = fromHub ? await hubSource(loaded, flags, context, progress) : undefined;
+  const hub = fromHub ? await hubSource(loaded, flags, context, progress, paths.base) : undefined;
   const storeDir = hooks.store?.dir ?? flags.store ?? context.env.MODEL_RECOVER_STORE;
   const store = storeDir ? { dir: resolve(context.cwd, storeDir), ...(hooks.store?.known ? { known: hooks.store.known } : {}) } : undefined;
   const summary = await recover({
