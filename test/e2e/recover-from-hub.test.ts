@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHubServer } from "@model-recover/hf-hub/test-server";
 import { KEY_CHUNK_BYTES, xorshift32Bytes } from "@model-recover/xor-core";
-import { modelRecover, startModelRecover } from "../support/cli.js";
+import { modelRecover, modelRecoverInProcess, startModelRecover } from "../support/cli.js";
 import { BIG_BYTES, BIG_FILE, folderBytes, HUB_REPO, type HubRelease, serveSmallRelease } from "../support/hub-release.js";
 import { partialDir } from "../support/state.js";
 
@@ -150,6 +150,23 @@ describe("recover --from-hub streams the release from a Hub on 127.0.0.1 through
     expect(release.server.bytesServed(HUB_REPO, release.bigEnc)).toBeLessThanOrEqual(BIG_BYTES - 2 * KEY_CHUNK_BYTES + KEY_CHUNK_BYTES);
     expect(await folderBytes(out)).toEqual(await folderBytes(release.modelDir));
   }, 180_000);
+});
+
+describe("recover --from-hub: usage", () => {
+  it("refuses, in one line and before printing or fetching anything, a recipe with no repo, a branch as --revision, --enc with it, and its flags without it", async () => {
+    const cases: [string[], RegExp][] = [
+      [["recover", "demo", "--from-hub", "--base", "b"], /^model-recover: demo names no Hugging Face repo \("hub" in manifests\/demo\.json\); add one/],
+      [["recover", "belle-13b-2m", "--from-hub", "--revision", "main", "--base", "b"], /^model-recover: --revision main: expected a commit sha \(40 hex digits\)/],
+      [["recover", "belle-13b-2m", "--from-hub", "--enc", "e", "--base", "b"], /^model-recover: --from-hub reads the release from the Hub; leave out --enc/],
+      [["recover", "belle-13b-2m", "--keep-enc", "k", "--base", "b"], /^model-recover: --keep-enc goes with --from-hub/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await modelRecoverInProcess(args);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
 });
 
 describe("recover --from-hub on a gated repo", () => {

@@ -44,14 +44,18 @@ export function parseHubRef(text: string): { repo: string; revision?: string } {
   return { repo, ...(revision ? { revision } : {}) };
 }
 
-/** The flags that only mean something with --from-hub, refused without it; --enc is refused with it. */
-export function checkHubFlags(flags: HubFlags): boolean {
+/**
+ * The flags that only mean something with --from-hub, refused without it; --enc is refused with it,
+ * and so is a recipe that names no repo (before anything is printed or fetched).
+ */
+export function checkHubFlags(loaded: LoadedRecipe, flags: HubFlags): boolean {
   if (!flags["from-hub"]) {
     const stray = (["revision", "token-file", "keep-enc"] as const).find((name) => flags[name] !== undefined);
     if (stray) throw new UsageError(`--${stray} goes with --from-hub`);
     return false;
   }
   if (flags.enc !== undefined) throw new UsageError("--from-hub reads the release from the Hub; leave out --enc (or leave out --from-hub to read a downloaded folder)");
+  hubLocation(loaded, flags.revision);
   return true;
 }
 

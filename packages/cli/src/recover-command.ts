@@ -68,7 +68,7 @@ interface RecoverFlags extends HubFlags {
 
 async function recoverRecipe(loaded: LoadedRecipe, flags: RecoverFlags, context: CommandContext): Promise<RecoverSummary> {
   const hooks: RecoverHooks = context.hooks ?? {};
-  const fromHub = checkHubFlags(flags);
+  const fromHub = checkHubFlags(loaded, flags);
   const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, fromHub, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
   context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  enc:  ${fromHub ? `the Hub${flags["keep-enc"] ? `, kept in ${printable(flags["keep-enc"])}` : ", streamed"}` : printable(paths.enc)}\n  base: ${printable(paths.base)}\n  out:  ${printable(paths.out)}\n`);
   const progress = createProgress(context.stderr);
