@@ -192,7 +192,7 @@ describe("recover --from-hub on a gated repo", () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it("with HF_TOKEN (or --token-file): recovers; the token reaches the Hub's host only and is never printed", async () => {
+  it("with HF_TOKEN: recovers; the token reaches the Hub's host only and is never printed", async () => {
     const out = join(dir, "out-token");
     release.server.clearLog();
     const result = await modelRecover(["recover", release.recipePath, "--base", release.basePath, "--from-hub", "--out", out], { env: { HF_ENDPOINT: release.server.endpoint, HF_TOKEN: TOKEN } });
