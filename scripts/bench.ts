@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { benchConversion, convertTable } from "./bench/bench-convert.js";
 import { benchRelease } from "./bench/bench-release.js";
+import { serveBenchRelease } from "./bench/bench-from-hub.js";
 import { measure, median, type Measured } from "./bench/measure.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -42,6 +43,8 @@ const outFiles = release.recipe.files.map((f) => join(outDir, f.name));
 const outputBytes = release.recipe.files.reduce((sum, f) => sum + (f.size ?? 0), 0);
 const cli = [process.execPath, join(root, "packages/cli/bin/model-recover.js")];
 const recoverArgs = ["recover", release.recipePath, "--base", release.basePath, "--enc", release.encDir, "--out", outDir];
+const hub = await serveBenchRelease(root, dir, release.encDir, release.recipe);
+const fromHubArgs = ["recover", hub.recipePath, "--base", release.basePath, "--from-hub", "--out", outDir];
 const catAll = (files: string[]) => ["sh", "-c", `cat ${files.map(quote).join(" ")} > /dev/null`];
 
 // Warm the page cache with the inputs; outputs are warmed before each hashing baseline, since
@@ -57,6 +60,10 @@ for (let run = 1; run <= runs; run++) {
   await measure("warm outputs", catAll(outFiles), root);
   record(await measure("md5sum outputs", ["md5sum", ...outFiles], root));
   record(await measure("sha256sum outputs", ["sha256sum", ...outFiles], root));
+  await verifyOutputs(release.recipe.files, outDir);
+  await rm(outDir, { recursive: true, force: true });
+  // The same release streamed from the test Hub on 127.0.0.1 (HTTP, CDN redirect, LFS sha256 checked on the way).
+  record(await measure("recover --from-hub (test Hub on 127.0.0.1)", [...cli, ...fromHubArgs], root, { env: { HF_ENDPOINT: hub.endpoint, HF_TOKEN: "" } }));
   await verifyOutputs(release.recipe.files, outDir);
   await rm(outDir, { recursive: true, force: true });
   record(await measure("recover --verify sha256", [...cli, ...recoverArgs, "--verify", "sha256"], root));
@@ -86,6 +93,7 @@ const turboEnv = { TURBO_CACHE_DIR: join(dir, "turbo-cache"), MODEL_RECOVER_STOR
 const viaTurbo = ["pnpm", ...recoverArgs];
 await rm(join(dir, "turbo-cache"), { recursive: true, force: true });
 await rm(join(dir, "store"), { recursive: true, force: true });
+hub.close();
 await measure("pnpm recover, 1st run (turbo miss)", viaTurbo, root, { env: turboEnv });
 const turboSecond = await measure("pnpm recover, 2nd run (turbo hit)", viaTurbo, root, { env: turboEnv });
 await verifyOutputs(release.recipe.files, outDir);
@@ -115,6 +123,7 @@ const result = {
   python: { sliceBytes: slice, gbPerSecond: pythonRate / 1e9, recoverVsPython: rate(recover) / pythonRate },
   ratios: {
     safetensorsVsBin: rate(row("recover --to safetensors")) / rate(recover),
+    fromHubVsFolder: rate(row("recover --from-hub (test Hub on 127.0.0.1)")) / rate(recover),
     firstRunVsDirect: row("pnpm recover, 1st run (turbo miss)").wall / row("pnpm model-recover recover").wall,
     firstRunVsBuiltCli: row("pnpm recover, 1st run (turbo miss)").wall / recover.wall,
   },
@@ -146,6 +155,7 @@ function printTable(r: typeof result): void {
     "",
     `recover is ${r.python.recoverVsPython.toFixed(0)}× the pure-Python decrypt; outputs verified by md5sum -c.`,
     `recover --to safetensors runs at ${r.ratios.safetensorsVsBin.toFixed(2)}× the throughput of recover (same release, same run).`,
+    `recover --from-hub (the test Hub on 127.0.0.1) runs at ${r.ratios.fromHubVsFolder.toFixed(2)}× the throughput of recover from the local folder (same release, same run).`,
     `pnpm recover, 1st run: ${r.ratios.firstRunVsDirect.toFixed(2)}× pnpm model-recover recover, ${r.ratios.firstRunVsBuiltCli.toFixed(2)}× the built CLI; 2nd run ${r.turbo.secondRunSeconds.toFixed(1)} s (cache hit),`,
     `output folder deleted: ${r.turbo.restoreSeconds.toFixed(1)} s (cache hit, files put back from the store).`,
   ];

@@ -48,6 +48,22 @@ describe("model-recover recipe from-folder", () => {
     expect(check.code).toBe(0);
   });
 
+  it("--hub names the repo (and commit) the release lives in; list shows the known releases' repos", async () => {
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    const made = await modelRecover(["recipe", "from-folder", release.encDir, "--name", "on-the-hub", "--hub", `SomeOrg/some-release-enc@${sha}`]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout).hub).toEqual({ repo: "SomeOrg/some-release-enc", revision: sha });
+    const branch = await modelRecover(["recipe", "from-folder", release.encDir, "--name", "on-the-hub", "--hub", "SomeOrg/some-release-enc@main"]);
+    expect(branch.code).toBe(2);
+    expect(branch.stderr).toMatch(/--hub SomeOrg\/some-release-enc@main: expected <owner\/name> or <owner\/name>@<commit sha, 40 hex digits>/);
+    const path = await modelRecover(["recipe", "from-folder", release.encDir, "--name", "on-the-hub", "--hub", "../etc"]);
+    expect(path.code).toBe(3);
+    const list = await modelRecover(["list"]);
+    expect(list.stdout).toMatch(/^belle-13b-2m .* BelleGroup\/BELLE-LLaMA-13B-2M-enc$/m);
+    expect(list.stdout).toMatch(/^oasst-sft-6-llama-30b .* OpenAssistant\/oasst-sft-6-llama-30b-xor \(oasst-sft-6-llama-30b-xor\/\)$/m);
+    expect(list.stdout).toMatch(/^point-alpaca-7b .* -$/m);
+  });
+
   it("marks hashes the card does not publish as unknown and says so", async () => {
     const made = await modelRecover(["recipe", "from-folder", release.encDir, "--name", "partial"]);
     expect(made.code).toBe(0);

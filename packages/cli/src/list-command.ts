@@ -15,14 +15,20 @@ export async function listCommand(argv: string[], context: CommandContext): Prom
     context.stdout.write(`${helpText(listSpec)}\n`);
     return ExitCode.ok;
   }
-  const rows = [["recipe", "base", "format", "size", "verifiable"]];
+  const rows = [["recipe", "base", "format", "size", "verifiable", "hub"]];
   for (const name of await recipeNames()) {
     const loaded = await loadRecipe(name, { cwd: context.cwd });
-    rows.push([loaded.recipe.name, loaded.base.title, loaded.pipeline.name, knownSize(loaded.recipe), verifiable(loaded)]);
+    rows.push([loaded.recipe.name, loaded.base.title, loaded.pipeline.name, knownSize(loaded.recipe), verifiable(loaded), hubColumn(loaded.recipe)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   context.stdout.write(`${rows.map((r) => r.map((cell, i) => printable(cell).padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")}\n`);
   return ExitCode.ok;
+}
+
+/** The repo `--from-hub` and `download` read, with the pinned commit's first digits; "-" where none is known. */
+function hubColumn({ hub }: Recipe): string {
+  if (!hub) return "-";
+  return `${hub.repo}${hub.revision ? `@${hub.revision.slice(0, 7)}` : ""}${hub.folder ? ` (${hub.folder}/)` : ""}`;
 }
 
 function knownSize(recipe: Recipe): string {

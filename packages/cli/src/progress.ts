@@ -10,7 +10,7 @@ interface Stream {
  * Draws recovery and conversion events: on a TTY a bar per active file and one overall, redrawn in
  * place at most ten times a second; otherwise a plain line every few seconds, so CI logs stay readable.
  */
-export function createProgress(stream: Stream, options: { plainEverySeconds?: number; now?: () => number; work?: "recover" | "write" } = {}) {
+export function createProgress(stream: Stream, options: { plainEverySeconds?: number; now?: () => number; work?: "recover" | "write" | "download" } = {}) {
   const work = options.work ?? "recover";
   const now = options.now ?? (() => performance.now() / 1000);
   const tty = stream.isTTY === true;
@@ -108,6 +108,8 @@ export function createProgress(stream: Stream, options: { plainEverySeconds?: nu
       case "file-progress":
         active.set(event.name, { bytes: event.bytes, done: event.bytesDone });
         return redraw();
+      case "download-retry":
+        return say(`retrying ${event.name} from byte ${event.position} (${event.reason}; attempt ${event.attempt} of ${event.retries})`);
       case "file-verified":
       case "file-failed": {
         const name = event.type === "file-verified" ? event.file.name : event.name;

@@ -5,6 +5,7 @@ import { recipeFromFolder, UsageError } from "@model-recover/pipeline";
 import { InputFileError, readSmallFile, writeFresh } from "@model-recover/safe-fs";
 import { ExitCode } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
+import { parseHubRef } from "./hub-source.js";
 
 export const recipeSpec: CommandSpec = {
   name: "recipe from-folder",
@@ -18,6 +19,7 @@ export const recipeSpec: CommandSpec = {
     out: { type: "string", value: "<file>", description: "where the recipe goes (default: printed)" },
     title: { type: "string", value: "<text>", description: "the release's title" },
     card: { type: "string", value: "<url>", description: "the model card the hashes come from" },
+    hub: { type: "string", value: "<owner/name>[@<sha>]", description: "the Hugging Face repo the release lives in, and the commit checked (for recover --from-hub and download)" },
     prompt: { type: "string", value: "<text>", description: "the prompt format the model was trained with" },
     "base-id": { type: "string", value: "<id>", description: "a base in manifests/bases/ (e.g. llama-7b); or describe it with the four --base-* flags" },
     "base-title": { type: "string", value: "<text>", description: "the base's title" },
@@ -34,7 +36,7 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
     context.stdout.write(`${helpText(recipeSpec)}\n`);
     return ExitCode.ok;
   }
-  const values = parsed as { name: string; format: string; md5?: string[]; out?: string; title?: string; card?: string; prompt?: string; "base-id"?: string; "base-title"?: string; "base-file"?: string; "base-md5"?: string; "base-sha256"?: string };
+  const values = parsed as { name: string; format: string; md5?: string[]; out?: string; title?: string; card?: string; hub?: string; prompt?: string; "base-id"?: string; "base-title"?: string; "base-file"?: string; "base-md5"?: string; "base-sha256"?: string };
   const [action, folder, ...extra] = positionals;
   if (action !== "from-folder" || !folder || extra.length > 0) throw new UsageError("expected: model-recover recipe from-folder <folder> --name <name> (try --help)");
   const lists: ChecksumEntry[] = [];
@@ -46,6 +48,7 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
     md5Lists: lists,
     ...(values.title ? { title: values.title } : {}),
     ...(values.card ? { card: values.card } : {}),
+    ...(values.hub ? { hub: parseHubRef(values.hub) } : {}),
     ...(values.prompt ? { prompt: values.prompt } : {}),
     base: values["base-id"] ?? {
       ...(values["base-title"] ? { title: values["base-title"] } : {}),

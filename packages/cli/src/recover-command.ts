@@ -8,6 +8,7 @@ import { type CommandSpec, helpText, parseCommand } from "./options.js";
 import { createProgress } from "./progress.js";
 import { resolvePaths } from "./settings.js";
 import { formatSummary } from "./summary.js";
+import { checkHubFlags, type HubFlags, hubOptions, hubSource } from "./hub-source.js";
 
 export const recoverSpec: CommandSpec = {
   name: "recover",
@@ -21,6 +22,7 @@ export const recoverSpec: CommandSpec = {
     to: { type: "string", value: "<format>", default: "bin", description: "bin: the files as published; safetensors: each pytorch_model*.bin converted in the same pass to model-*.safetensors, with model.safetensors.index.json (the .bin bytes are still verified first)" },
     "keep-bin": { type: "boolean", description: "with --to safetensors, also keep the .bin files and their index" },
     store: { type: "string", value: "<dir>", env: "MODEL_RECOVER_STORE", description: "also keep verified outputs in this content store (read-only hard links), from which pnpm recover puts a cached recovery back; a chained recipe's base (llama-30b-hf for oasst-sft-6-llama-30b) is made and kept there (default for that: $XDG_CACHE_HOME/model-recover/store)" },
+    ...hubOptions,
     config: { type: "string", value: "<file>", env: "MODEL_RECOVER_CONFIG", description: 'local settings, {"base", "enc", "out", "recipes": {"<name>": {...}}} (default: model-recover.config.json here or at the repository root)' },
     help: { type: "boolean", short: "h", description: "show this help" },
   },
@@ -46,6 +48,7 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   if (loaded.baseRecipe) flags.base = await chainedBase(loaded, flags, context);
   // The engine is the pipeline's: a conversion recipe runs the tensor engine, any other the XOR engine.
   if (isTensorRecipe(loaded)) {
+    if (flags["from-hub"]) throw new UsageError(`--from-hub: ${printable(loaded.recipe.name)} converts Meta's originals from --base; there is no release to stream`);
     if (flags.keepBin) throw new UsageError(`--keep-bin: ${printable(loaded.recipe.name)} is a conversion; it writes either .bin (--to bin) or safetensors (--to safetensors)`);
     await convertRecipe(loaded, flags, context);
     return ExitCode.ok;
@@ -55,7 +58,7 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   return ExitCode.ok;
 }
 
-interface RecoverFlags {
+interface RecoverFlags extends HubFlags {
   base?: string;
   enc?: string;
   out?: string;
@@ -68,16 +71,20 @@ interface RecoverFlags {
 
 async function recoverRecipe(loaded: LoadedRecipe, flags: RecoverFlags, context: CommandContext): Promise<RecoverSummary> {
   const hooks: RecoverHooks = context.hooks ?? {};
-  const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
-  context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  enc:  ${printable(paths.enc)}\n  base: ${printable(paths.base)}\n  out:  ${printable(paths.out)}\n`);
+  const fromHub = checkHubFlags(loaded, flags);
+  const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, fromHub, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
+  context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  enc:  ${fromHub ? `the Hub${flags["keep-enc"] ? `, kept in ${printable(flags["keep-enc"])}` : ", streamed"}` : printable(paths.enc)}\n  base: ${printable(paths.base)}\n  out:  ${printable(paths.out)}\n`);
+  const progress = createProgress(context.stderr);
+  const hub = fromHub ? await hubSource(loaded, flags, context, progress, paths.base) : undefined;
   const storeDir = hooks.store?.dir ?? flags.store ?? context.env.MODEL_RECOVER_STORE;
   const store = storeDir ? { dir: resolve(context.cwd, storeDir), ...(hooks.store?.known ? { known: hooks.store.known } : {}) } : undefined;
   const summary = await recover({
     loaded,
-    encDir: paths.enc,
+    encDir: hub?.kind === "kept" ? hub.encDir : hub ? hub.remote.where : paths.enc,
+    ...(hub?.kind === "stream" ? { remote: hub.remote } : {}),
     basePath: paths.base,
     outDir: paths.out,
-    onEvent: createProgress(context.stderr),
+    onEvent: progress,
     verify: flags.verify,
     to: flags.to,
     keepBin: flags.keepBin,

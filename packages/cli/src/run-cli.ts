@@ -7,6 +7,7 @@ import type { CommandSpec } from "./options.js";
 import { packCommand, packSpec } from "./pack-command.js";
 import { recipeCommand, recipeSpec } from "./recipe-command.js";
 import { recoverCommand, recoverSpec } from "./recover-command.js";
+import { downloadCommand, downloadSpec } from "./download-command.js";
 import { convertLlamaCommand, convertLlamaSpec } from "./convert-llama-command.js";
 import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isInputProblem, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
@@ -28,6 +29,7 @@ const commands: Record<string, Command> = {
   inspect: { spec: inspectSpec, line: "list a .bin or .safetensors file's tensors; check a model folder's shards and index", run: inspectCommand },
   convert: { spec: convertSpec, line: "a recovered folder's .bin shards to safetensors, as HF's convert.py writes them", run: convertCommand },
   "convert-llama": { spec: convertLlamaSpec, line: "convert Meta's original LLaMA into the Hugging Face folder of 2023, byte for byte", run: convertLlamaCommand },
+  download: { spec: downloadSpec, line: "download a release from the Hugging Face Hub, verified and resumable", run: downloadCommand },
 };
 
 /** Every command's declaration, for the README's tables and the tests that keep them in step. */

@@ -20,7 +20,7 @@ const KEYS = ["enc", "base", "out"] as const;
  * which win over the local config file (per recipe, then global), then over a recipe's bundled paths.
  * A conversion (a tensor recipe) has no release folder (`enc` is ""): its base is the folder of its inputs.
  */
-export async function resolvePaths(loaded: AnyLoadedRecipe, flags: Partial3, options: { cwd: string; env: NodeJS.ProcessEnv; configFile?: string; projectDir?: string }): Promise<PathSettings & { sources: Record<keyof PathSettings, string> }> {
+export async function resolvePaths(loaded: AnyLoadedRecipe, flags: Partial3, options: { cwd: string; env: NodeJS.ProcessEnv; configFile?: string; projectDir?: string; fromHub?: boolean }): Promise<PathSettings & { sources: Record<keyof PathSettings, string> }> {
   const { cwd, env } = options;
   const config = await readConfig(options.configFile ?? env.MODEL_RECOVER_CONFIG, cwd, options.projectDir ?? cwd);
   const recipe = loaded.recipe;
@@ -36,7 +36,8 @@ export async function resolvePaths(loaded: AnyLoadedRecipe, flags: Partial3, opt
   const conversion = isTensorRecipe(loaded);
   if (conversion && flags.enc) throw new UsageError(`--enc: ${recipe.name} is a conversion, not a release; it reads the original download given with --base`);
   for (const key of KEYS) {
-    if (conversion && key === "enc") continue;
+    // --from-hub streams the release: no folder to find.
+    if ((conversion || options.fromHub) && key === "enc") continue;
     const layer = layers.find(([, values]) => values[key]);
     if (!layer) throw new UsageError(missingMessage(key, recipe.name, conversion));
     chosen[key] = resolve(layer[0] === config.file ? config.dir : cwd, layer[1][key]!);

@@ -63,7 +63,9 @@ export type InputErrorCode =
   | "TENSOR_MISSING"
   | "TENSOR_NOT_CONTIGUOUS"
   | "ORIGINALS_MISSING"
-  | "ORIGINALS_WRONG";
+  | "ORIGINALS_WRONG"
+  /** A download from the Hub failed or did not match the Hub's size or sha256: the transfer, not the release, is at fault. */
+  | "HUB_TRANSFER";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
 export class InputError extends RecoverError {

@@ -6,6 +6,10 @@ export { type AnyPipelineDefinition, isTensorPipeline, loadPipeline, loadXorPipe
 export { type AnyLoadedRecipe, isEncrypted, isRecipeBase, isTensorRecipe, type BaseCheckpoint, type RecipeBase, type ClearRecipeFile, type EncryptedRecipeFile, type LoadedRecipe, type LoadedTensorRecipe, type Recipe, type RecipeFile } from "./recipe/types.js";
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
+export { checkBaseForRelease } from "./recover/check-base.js";
+export type { RemotePayload, RemoteRelease, RemoteStream } from "./recover/payload-source.js";
+export { openHubRelease, HubPayload, HubTransferError, type HubLocation, type HubRelease, type HubReleaseOptions } from "./hub/hub-release.js";
+export { downloadRelease, DOWNLOAD_STATE_DIR, type DownloadEvent, type DownloadOptions, type DownloadSummary } from "./download/download-release.js";
 export type { KnownOutput } from "./recover/existing-outputs.js";
 export { planRecovery, type FileTask, type Plan } from "./recover/plan.js";
 export { resolveBasePath } from "./recover/find-base.js";

@@ -45,7 +45,9 @@ export async function pnpmRecover(argv: string[], context: CommandContext & { re
 async function understand(args: string[], context: CommandContext & { repoRoot: string }): Promise<Request | undefined> {
   try {
     const { values, positionals } = parseCommand(recoverSpec, args);
-    if (values.help || positionals.length !== 1) return undefined;
+    // --from-hub has no local inputs to digest (the cache key is the identity of local files): the run
+    // goes straight to the CLI, neither served from turbo's cache nor recorded in it.
+    if (values.help || positionals.length !== 1 || values["from-hub"]) return undefined;
     const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
     // A conversion is not cached through turbo yet: it runs as model-recover recover runs it.
     if (isTensorRecipe(loaded)) return undefined;

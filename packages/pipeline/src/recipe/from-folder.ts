@@ -16,6 +16,8 @@ export interface FromFolderOptions {
   md5Lists: ChecksumEntry[];
   title?: string;
   card?: string;
+  /** Where the release lives on the Hub (recover --from-hub, download). */
+  hub?: { repo: string; revision?: string; folder?: string };
   prompt?: string;
   /** A base under manifests/bases/ by id, or what is known of it. */
   base?: string | Partial<BaseCheckpoint>;
@@ -67,6 +69,7 @@ export async function recipeFromFolder(options: FromFolderOptions): Promise<From
     title: options.title ?? options.name,
     pipeline: pipeline.name,
     ...(options.card ? { card: options.card } : {}),
+    ...(options.hub ? { hub: options.hub } : {}),
     base: typeof options.base === "string" ? options.base : { ...placeholderBase(pipeline), ...options.base },
     files: files.sort((a, b) => a.name.localeCompare(b.name)),
     ...(options.prompt ? { prompt: options.prompt } : {}),

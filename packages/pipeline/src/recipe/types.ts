@@ -8,6 +8,8 @@ export interface Recipe {
   pipeline: string;
   /** The model card the hashes come from. */
   card?: string;
+  /** Where the release lives on the Hub (recover --from-hub, download); a revision only where confirmed. */
+  hub?: { repo: string; revision?: string; folder?: string };
   /** A base under manifests/bases/ by id, described inline (recipes made by pack), or another recipe's output. */
   base: string | BaseCheckpoint | RecipeBase;
   files: RecipeFile[];

@@ -127,13 +127,26 @@ async function finish(job: FileJob, options: EngineOptions): Promise<void> {
     const source = { name: job.task.entry.name, bytes: job.task.outputBytes, ...digests, checks };
     outcome = { ok: true, outputs: await publishOutputs(job, source, options.folder) };
   } catch (error) {
-    await job.output?.discard();
-    await job.converted?.discard();
+    const resumable = keepsResumePoint(error);
+    if (resumable) await job.keepForResume();
+    else {
+      await job.output?.discard();
+      await job.converted?.discard();
+    }
     const failure = fileFailure(job, error);
     outcome = { ok: false, error: explainWriteError(failure, options.folder.dir) };
+    if (resumable) return options.onFinished(job.task, outcome);
   }
   await options.folder.forget(job.task.entry.name);
   await options.onFinished(job.task, outcome);
+}
+
+/**
+ * A file whose input failed on the way (a Hub download that ran out of retries) rather than its bytes:
+ * its temporary output and resume record stay, and the next run continues it (see HubTransferError).
+ */
+function keepsResumePoint(error: unknown): boolean {
+  return error instanceof InputError && (error as { resumable?: unknown }).resumable === true;
 }
 
 /** A failure of one file, in the words of that file. */

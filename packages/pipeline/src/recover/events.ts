@@ -10,7 +10,9 @@ export type RecoverEvent =
   | { type: "file-started"; name: string; bytes: number; resumedFrom: number }
   | { type: "file-progress"; name: string; bytesDone: number; bytes: number }
   | { type: "file-verified"; file: VerifiedFile }
-  | { type: "file-failed"; name: string; message: string };
+  | { type: "file-failed"; name: string; message: string }
+  /** A download from the Hub was cut (or answered 5xx) and goes on after `delayMs` from `position`. */
+  | { type: "download-retry"; name: string; attempt: number; retries: number; position: number; reason: string; delayMs: number };
 
 export type FileStatus =
   | { status: "verified"; file: VerifiedFile; reused: boolean; restored?: boolean }

@@ -1,6 +1,4 @@
-import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { openRegularFile } from "@model-recover/safe-fs";
 import type { HashPool, PooledHash } from "@model-recover/md5-manifest";
 import { KEY_CHUNK_BYTES, type XorKernel } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
@@ -8,6 +6,7 @@ import type { FileTask } from "./plan.js";
 import type { SlotPool } from "./slot-pool.js";
 import type { OutputFolder } from "./output-folder.js";
 import { ConvertedOutput } from "./converted-output.js";
+import { openPayload, type PayloadReader } from "./payload-source.js";
 import { TempOutput } from "./temp-output.js";
 import { writesSource } from "./to-safetensors.js";
 import { algorithmsFor, type VerifyMode } from "./verify.js";
@@ -28,7 +27,7 @@ export interface JobShared {
  */
 export class FileJob {
   readonly chunks: number;
-  private input?: FileHandle;
+  private input?: PayloadReader;
   /** The recovered bytes under their temporary name (absent for a shard converted without --keep-bin). */
   output?: TempOutput;
   /** --to safetensors: the shard's converted form. */
@@ -81,7 +80,7 @@ export class FileJob {
   }
 
   private async open(): Promise<void> {
-    this.input = (await openRegularFile(this.task.readFrom ?? this.task.source, "download")).handle;
+    this.input = await openPayload(this.task);
     const { folder } = this.shared;
     const name = this.task.entry.name;
     if (writesSource(this.task)) this.output = await TempOutput.create(folder.partialPath(name), join(folder.dir, name), { direct: true, resumeFrom: this.resumeFrom });
@@ -119,7 +118,7 @@ export class FileJob {
   }
 
   private async readFully(view: Uint8Array, position: number): Promise<void> {
-    await readFully(this.input!, view, this.task.headerBytes + position, this.task.source, this.task.headerBytes + this.task.outputBytes);
+    await this.input!.read(view, this.task.headerBytes + position);
   }
 
   /** Wait for what is in flight, make it durable, and record how far this file got. */
@@ -138,6 +137,15 @@ export class FileJob {
     await this.output?.discard();
     await this.converted?.discard();
     await this.shared.folder.forget(this.task.entry.name).catch(() => undefined);
+  }
+
+  /**
+   * After its input failed: close the temporary output and keep it with the resume record of the last
+   * checkpoint (not a new one: what came after it is cut off by the next run).
+   */
+  async keepForResume(): Promise<void> {
+    await this.output?.suspend().catch(() => undefined);
+    await this.converted?.suspend().catch(() => undefined);
   }
 
   /** Stop for now (Ctrl-C): checkpoint, and keep the temporary output for the next run. */
@@ -165,16 +173,6 @@ async function readBack(output: TempOutput, view: Uint8Array, at: number): Promi
   for (let filled = 0; filled < view.length; ) {
     const bytesRead = await output.read(view.subarray(filled), at + filled);
     if (bytesRead === 0) throw new InputError("OUT_NOT_WRITABLE", `${output.path}: shrank while being resumed; another program is using the output folder`);
-    filled += bytesRead;
-  }
-}
-
-async function readFully(handle: FileHandle, view: Uint8Array, at: number, path: string, expectedEnd?: number): Promise<void> {
-  for (let filled = 0; filled < view.length; ) {
-    const { bytesRead } = await handle.read(view, filled, view.length - filled, at + filled);
-    if (bytesRead === 0) {
-      throw new InputError("ENC_SIZE", `${path}: shrank while being read (at ${at + filled}${expectedEnd ? ` of ${expectedEnd}` : ""} bytes); is a download still running?`);
-    }
     filled += bytesRead;
   }
 }

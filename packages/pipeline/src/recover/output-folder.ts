@@ -183,7 +183,9 @@ export async function inputsIdentity(task: FileTask, basePath: string, extra: st
     const info = await stat(path).catch(() => undefined);
     return info ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}` : "absent";
   };
-  return [await ident(task.source), await ident(basePath), task.sha256 ?? "", task.entry.md5 ?? "", extra].join("|");
+  // A remote payload has no inode: its content digest on the Hub says whether it is the same download.
+  const source = task.remote ? `remote:${task.remote.identity}` : await ident(task.source);
+  return [source, await ident(basePath), task.sha256 ?? "", task.entry.md5 ?? "", extra].join("|");
 }
 
 function isAlive(pid: number): boolean {

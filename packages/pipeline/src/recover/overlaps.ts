@@ -31,12 +31,13 @@ export async function refuseOverlaps(out: string, inputs: InputPlace[], outWhat 
  * Where a recovery's inputs are: the release folder, the base, and the real folder of every download
  * or base file that is a link (a Hugging Face cache links snapshots into blobs/).
  */
-export async function inputPlaces(loaded: LoadedRecipe, tasks: FileTask[], encDir: string, base: string): Promise<InputPlace[]> {
+export async function inputPlaces(loaded: LoadedRecipe, tasks: FileTask[], encDir: string | undefined, base: string): Promise<InputPlace[]> {
   const files = tasks.flatMap((task) => [
-    { path: task.source, what: `folder that ${task.sourceName} in the release folder (--enc) links into` },
+    ...(task.remote ? [] : [{ path: task.source, what: `folder that ${task.sourceName} in the release folder (--enc) links into` }]),
     ...(loaded.pipeline.key.material === "base-folder" ? [{ path: join(base, task.entry.name), what: `folder that ${task.entry.name} in the base (--base) links into` }] : []),
   ]);
-  return [{ path: encDir, what: "release folder (--enc)" }, { path: base, what: "base (--base)" }, ...(await linkedFolders(files))];
+  const release = encDir === undefined ? [] : [{ path: encDir, what: "release folder (--enc)" }];
+  return [...release, { path: base, what: "base (--base)" }, ...(await linkedFolders(files))];
 }
 
 /**

@@ -6,6 +6,7 @@ import { InputError } from "../errors.js";
 import { eachWithLimit } from "./each-with-limit.js";
 import type { PipelineDefinition } from "../recipe/pipelines.js";
 import { isEncrypted, type LoadedRecipe, type RecipeFile } from "../recipe/types.js";
+import type { RemotePayload, RemoteRelease } from "./payload-source.js";
 
 const HEADER_BYTES = { sha256: 32, none: 0 } as const;
 /** File system calls in flight while planning (see eachWithLimit). */
@@ -26,6 +27,8 @@ export interface FileTask {
   outputBytes: number;
   /** `--to safetensors`: what the recovered file becomes (see to-safetensors.ts). */
   convert?: Conversion;
+  /** A payload streamed from the Hub rather than read from `source` (then only a name for messages). */
+  remote?: RemotePayload;
 }
 
 export interface Conversion {
@@ -46,8 +49,9 @@ export interface Plan {
   totalOutputBytes: number;
 }
 
-export async function planRecovery({ recipe, pipeline }: LoadedRecipe, encDir: string): Promise<Plan> {
-  const present = await listReleaseFolder(encDir);
+/** `remote`: the release is on the Hub, listed there; `encDir` is then only its name in messages. */
+export async function planRecovery({ recipe, pipeline }: LoadedRecipe, encDir: string, remote?: RemoteRelease): Promise<Plan> {
+  const present: Map<string, number | string> = remote ? new Map([...remote.files].map(([name, file]) => [name, file.size])) : await listReleaseFolder(encDir);
   const versions = encVersions(present.keys());
   const tasks: FileTask[] = [];
   const absentClearFiles: string[] = [];
@@ -64,11 +68,14 @@ export async function planRecovery({ recipe, pipeline }: LoadedRecipe, encDir: s
       continue;
     }
     const headerBytes = isEncrypted(entry) ? HEADER_BYTES[pipeline.header] : 0;
-    tasks.push({ kind: isEncrypted(entry) ? "decrypt" : "copy", entry, source: join(encDir, found.name), sourceName: found.name, headerBytes, ...(found.sha256 ? { sha256: found.sha256 } : {}), outputBytes: listed - headerBytes });
+    const payload = remote?.files.get(found.name);
+    const source = payload ? payload.where : join(encDir, found.name);
+    tasks.push({ kind: isEncrypted(entry) ? "decrypt" : "copy", entry, source, sourceName: found.name, headerBytes, ...(found.sha256 ? { sha256: found.sha256 } : {}), outputBytes: listed - headerBytes, ...(payload ? { remote: payload } : {}) });
   }
   if (missing.length > 0) {
     const shown = missing.length > 10 ? `${missing.slice(0, 10).join("; ")}; and ${missing.length - 10} more` : missing.join("; ");
-    throw new InputError("ENC_MISSING", `${encDir}: ${missing.length} of ${recipe.files.filter(isEncrypted).length} encrypted files missing: ${shown}; download them again (git lfs pull) or pass the right --enc folder`);
+    const what = remote ? "check the recipe's hub repo and --revision" : "download them again (git lfs pull) or pass the right --enc folder";
+    throw new InputError("ENC_MISSING", `${encDir}: ${missing.length} of ${recipe.files.filter(isEncrypted).length} encrypted files missing: ${shown}; ${what}`);
   }
   // A gzipped payload's size says nothing of the recovered size.
   if (pipeline.payload !== "gzip") await eachWithLimit(tasks, IO_LANES, checkSize);
@@ -141,7 +148,8 @@ async function checkSize(task: FileTask): Promise<void> {
   if (expected !== undefined && task.outputBytes !== expected) {
     throw new InputError("ENC_SIZE", `${task.source}: file should be of size ${expected + task.headerBytes} but has size ${onDisk}; download it again`);
   }
-  if (task.headerBytes > 0 && task.sha256) await checkHeaderMatchesName(task.source, task.sha256);
+  // A remote header is compared as it streams past (payload-source.ts), not fetched once more here.
+  if (task.headerBytes > 0 && task.sha256 && !task.remote) await checkHeaderMatchesName(task.source, task.sha256);
 }
 
 /** The header holds the plaintext sha256, and so does the name: a file whose two disagree is not the file named. */

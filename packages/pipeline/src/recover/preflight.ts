@@ -1,12 +1,13 @@
 import { stat, statfs } from "node:fs/promises";
 import { openRegularFile } from "@model-recover/safe-fs";
-import { hashFile, MultiHasher } from "@model-recover/md5-manifest";
+import { MultiHasher } from "@model-recover/md5-manifest";
 import { KEY_CHUNK_BYTES, Keystream, type KeySource } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { formatBytes } from "../units.js";
 import { describeBase, type KeyProvider } from "./keys.js";
 import type { FileTask } from "./plan.js";
+import { hashPayload, openPayload } from "./payload-source.js";
 
 export interface PreflightReport {
   tasks: FileTask[];
@@ -40,7 +41,7 @@ async function checkKeyOnSmallestFile(loaded: LoadedRecipe, tasks: FileTask[], k
   if (sha256 === smallest.sha256) return smallest.entry.name;
   const published = "encMd5" in smallest.entry ? smallest.entry.encMd5 : null;
   if (published) {
-    const { md5 } = await hashFile(smallest.source, ["md5"]);
+    const { md5 } = await hashPayload(smallest, ["md5"]);
     if (md5 !== published) throw new InputError("ENC_CORRUPT", `${smallest.source}: md5 ${md5} but the card says ${published}; the download is corrupt, download it again`);
   }
   throw new InputError(
@@ -53,15 +54,15 @@ async function decryptedSha256(task: FileTask, key: KeySource): Promise<string> 
   const hasher = new MultiHasher(["sha256"]);
   const keystream = new Keystream(key);
   const buffer = new Uint8Array(Math.min(KEY_CHUNK_BYTES, Math.max(task.outputBytes, 1)));
-  const { handle: input } = await openRegularFile(task.source, "download");
+  // A remote payload is fetched here (the smallest file: a few KB on the Hub), checked on the way.
+  const input = await openPayload(task);
   try {
     for (let done = 0; done < task.outputBytes; ) {
-      const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, task.outputBytes - done), task.headerBytes + done);
-      if (bytesRead === 0) break;
-      const piece = buffer.subarray(0, bytesRead);
+      const piece = buffer.subarray(0, Math.min(buffer.length, task.outputBytes - done));
+      await input.read(piece, task.headerBytes + done);
       await keystream.apply(piece, done);
       hasher.update(piece);
-      done += bytesRead;
+      done += piece.length;
     }
   } finally {
     await input.close();

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
 import { KeyError } from "@model-recover/xor-core";
-import { explainWriteError, InputError, InterruptedError, VerificationError } from "../errors.js";
+import { explainWriteError, InputError, InterruptedError, UsageError, VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import type { FileStatus, RecoverEvent, RecoverSummary } from "./events.js";
 import { planRecovery, type FileTask, type Plan } from "./plan.js";
@@ -17,10 +17,14 @@ import { inputPlaces, refuseOverlaps } from "./overlaps.js";
 import { recoverTogether, type FileOutcome } from "./engine.js";
 import { outputNames, planSafetensors } from "./to-safetensors.js";
 import type { VerifyMode } from "./verify.js";
+import type { RemoteRelease } from "./payload-source.js";
 
 export interface RecoverOptions {
   loaded: LoadedRecipe;
+  /** The release folder; with `remote`, only how messages name the release. */
   encDir: string;
+  /** The release streamed from the Hub (hub/hub-release.ts) instead of read from `encDir`. */
+  remote?: RemoteRelease;
   basePath: string;
   outDir: string;
   onEvent?: (event: RecoverEvent) => void;
@@ -57,10 +61,13 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
   const { loaded, encDir, basePath, outDir, onEvent = () => {}, checkFolder = true, verify = "full", signal, scratchInsideRelease = false } = options;
   const started = performance.now();
   const { recipe } = loaded;
-  const plan = await planRecovery(loaded, encDir);
+  if (options.remote && loaded.pipeline.payload === "gzip") {
+    throw new UsageError(`${recipe.name}: its payloads are gzipped (spec §2), and a gzip stream cannot be resumed at an offset; run model-recover download first, then recover --enc`);
+  }
+  const plan = await planRecovery(loaded, encDir, options.remote);
   const base = await resolveBasePath(loaded, basePath);
   // pack's round trip recovers into a scratch folder inside the release it reads, on purpose.
-  await refuseOverlaps(outDir, scratchInsideRelease ? [{ path: base, what: "base (--base)" }] : await inputPlaces(loaded, plan.tasks, encDir, base));
+  await refuseOverlaps(outDir, scratchInsideRelease ? [{ path: base, what: "base (--base)" }] : await inputPlaces(loaded, plan.tasks, options.remote ? undefined : encDir, base));
   // The base is checked before the output folder is touched: a wrong base creates nothing.
   const keys = await KeyProvider.open(loaded, base);
   const cleanups: (() => Promise<void>)[] = [];

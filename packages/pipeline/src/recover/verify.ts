@@ -3,6 +3,7 @@ import { VerificationError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import type { KeyProvider } from "./keys.js";
 import type { FileTask } from "./plan.js";
+import { hashPayload } from "./payload-source.js";
 
 export type Check = "header-sha256" | "card-md5";
 
@@ -55,8 +56,10 @@ async function blame(task: FileTask, loaded: LoadedRecipe, keys: KeyProvider, mi
   const what = `${name} did not verify (${mismatch}); nothing was written under its name`;
   const rules = loaded.pipeline.blame ?? [];
   const encMd5 = "encMd5" in task.entry ? (task.entry.encMd5 ?? null) : task.entry.md5;
+  // A streamed payload passed the Hub's own check on the way (or its transfer failed instead): not re-fetched to blame it.
+  if (task.remote) return remoteBlame(task, task.remote, what, encMd5, keys);
   if (rules.includes("enc-md5") && encMd5) {
-    const { md5 } = await hashFile(task.source, ["md5"]);
+    const { md5 } = await hashPayload(task, ["md5"]);
     if (md5 !== encMd5) return new VerificationError(name, `${what}. ${task.source} is corrupt: md5 ${md5}, the card says ${encMd5}; download it again`);
   }
   const baseFile = keys.baseFileFor(task);
@@ -68,4 +71,10 @@ async function blame(task: FileTask, loaded: LoadedRecipe, keys: KeyProvider, mi
   if (task.kind === "copy") return new VerificationError(name, `${what}. ${task.source} is not the published file; download it again`);
   const intact = encMd5 ? `${task.sourceName} matches the card, so the base is wrong` : `the card publishes no md5 for ${task.sourceName}: either it is corrupt (download it again) or the base is wrong`;
   return new VerificationError(name, `${what}. ${intact}: check ${keys.basePath} with md5sum against ${loaded.base.md5 ?? "the base's published md5"}`);
+}
+
+/** A payload from the Hub matched what the Hub lists for it, so the release on the Hub or the base is at fault. */
+function remoteBlame(task: FileTask, remote: NonNullable<FileTask["remote"]>, what: string, encMd5: string | null, keys: KeyProvider): VerificationError {
+  const card = encMd5 ? ` (the card's md5 of it is ${encMd5}: compare it with md5sum after model-recover download)` : "";
+  return new VerificationError(task.entry.name, `${what}. ${remote.where} matched ${remote.checkedBy} as it streamed, so either the release on the Hub is not the one the recipe describes${card} or the base is wrong: check ${keys.basePath} with md5sum`);
 }

@@ -1,0 +1,83 @@
+import { lstat, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { runPool } from "@model-recover/hf-hub";
+import { makeFolder } from "@model-recover/safe-fs";
+import { InputError } from "../errors.js";
+import type { HubPayload, HubRelease } from "../hub/hub-release.js";
+import type { LoadedRecipe } from "../recipe/types.js";
+import { planRecovery } from "../recover/plan.js";
+import { checkRoom } from "../recover/preflight.js";
+import { alreadyDownloaded, downloadFile } from "./download-file.js";
+
+/** Files downloaded at once: a few connections fill one link; more only split it. */
+const CONNECTIONS = 4;
+/** Where partial downloads and their records live inside the download folder (recover --enc skips folders). */
+export const DOWNLOAD_STATE_DIR = ".model-recover-download";
+
+export type DownloadEvent =
+  | { type: "download-planned"; files: { name: string; bytes: number; present: boolean }[]; totalBytes: number }
+  | { type: "download-started"; name: string; bytes: number; resumedFrom: number }
+  | { type: "download-progress"; name: string; bytesDone: number; bytes: number }
+  | { type: "download-verified"; name: string; bytes: number; checkedBy: string };
+
+export interface DownloadOptions {
+  loaded: LoadedRecipe;
+  release: HubRelease;
+  toDir: string;
+  onEvent?: (event: DownloadEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface DownloadSummary {
+  dir: string;
+  files: { name: string; bytes: number; status: "downloaded" | "present" }[];
+  seconds: number;
+}
+
+/**
+ * The release's files as the recipe needs them (the plan's payloads; other files of the repo are
+ * left on the Hub) into `toDir`, each verified against the Hub's size and sha256 and, for `.enc`
+ * files, its header, before it gets its name; a killed run continues each file where it stopped.
+ * `recover --enc <toDir>` then reads the folder as it reads a clone.
+ */
+export async function downloadRelease(options: DownloadOptions): Promise<DownloadSummary> {
+  const started = performance.now();
+  const { loaded, release, toDir, onEvent = () => {} } = options;
+  const plan = await planRecovery(loaded, release.where, release);
+  const payloads = plan.tasks.map((task) => ({ task, payload: task.remote as HubPayload }));
+  const stateDir = await claimStateDir(toDir);
+  const present = new Set<string>();
+  for (const { payload } of payloads) if (await alreadyDownloaded(payload, join(toDir, payload.name))) present.add(payload.name);
+  const todo = payloads.filter(({ payload }) => !present.has(payload.name));
+  const totalBytes = todo.reduce((sum, { payload }) => sum + payload.size, 0);
+  onEvent({ type: "download-planned", files: payloads.map(({ payload }) => ({ name: payload.name, bytes: payload.size, present: present.has(payload.name) })), totalBytes });
+  await checkRoom(toDir, totalBytes);
+  await runPool(todo, CONNECTIONS, async ({ task, payload }) => {
+    await downloadFile({
+      payload,
+      finalPath: join(toDir, payload.name),
+      stateDir,
+      ...(task.headerBytes > 0 && task.sha256 ? { header: { bytes: task.headerBytes, sha256: task.sha256 } } : {}),
+      onStarted: (resumedFrom) => onEvent({ type: "download-started", name: payload.name, bytes: payload.size, resumedFrom }),
+      onBytes: (bytesDone) => onEvent({ type: "download-progress", name: payload.name, bytesDone, bytes: payload.size }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    onEvent({ type: "download-verified", name: payload.name, bytes: payload.size, checkedBy: payload.checkedBy });
+  });
+  const files = payloads.map(({ payload }) => ({ name: payload.name, bytes: payload.size, status: present.has(payload.name) ? ("present" as const) : ("downloaded" as const) }));
+  return { dir: toDir, files, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The state folder must be a real folder: a symlink planted there would lead the partial downloads out. */
+async function claimStateDir(toDir: string): Promise<string> {
+  const stateDir = join(toDir, DOWNLOAD_STATE_DIR);
+  try {
+    await makeFolder(stateDir);
+  } catch (error) {
+    throw new InputError("OUT_NOT_WRITABLE", `${toDir}: cannot create the download folder (${(error as NodeJS.ErrnoException).code ?? "error"}); pass another --to`);
+  }
+  if (!(await lstat(stateDir)).isDirectory() || !(await stat(toDir)).isDirectory()) {
+    throw new InputError("OUT_NOT_WRITABLE", `${stateDir}: is not a folder (a symlink?); remove it and run again`);
+  }
+  return stateDir;
+}
