@@ -63,7 +63,10 @@ export type InputErrorCode =
   | "TENSOR_MISSING"
   | "TENSOR_NOT_CONTIGUOUS"
   | "ORIGINALS_MISSING"
-  | "ORIGINALS_WRONG";
+  | "ORIGINALS_WRONG"
+  | "DELTA_MISSING"
+  | "DELTA_WRONG"
+  | "DELTA_VOCAB";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
 export class InputError extends RecoverError {
