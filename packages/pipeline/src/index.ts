@@ -2,7 +2,7 @@ export { ExitCode, InputError, InterruptedError, RecipeError, RecoverError, Usag
 export { bundledManifestsDir, displayPath, loadRecipe, recipeNames, resolveRecipe, validateRecipe, xorRecipe } from "./recipe/load-recipe.js";
 export { allBases } from "./recipe/bases.js";
 export { recipeFromFolder } from "./recipe/from-folder.js";
-export { type AnyPipelineDefinition, isTensorPipeline, loadPipeline, loadXorPipeline, pipelineNames, type PipelineDefinition, type TensorPipelineDefinition } from "./recipe/pipelines.js";
+export { type AnyPipelineDefinition, isDeltaPipeline, isTensorPipeline, loadPipeline, loadXorPipeline, pipelineNames, type PipelineDefinition, type TensorPipelineDefinition } from "./recipe/pipelines.js";
 export { type AnyLoadedRecipe, isEncrypted, isTensorRecipe, type BaseCheckpoint, type ClearRecipeFile, type EncryptedRecipeFile, type LoadedRecipe, type LoadedTensorRecipe, type Recipe, type RecipeFile } from "./recipe/types.js";
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
@@ -25,3 +25,6 @@ export type { CheckedInput, ConvertLlamaEvent, ConvertLlamaSummary } from "./con
 export { TensorFile, type StoredTensor } from "./tensors/tensor-file.js";
 export { OutputWriter, type OutputWriterOptions } from "./tensors/output-writer.js";
 export { hfIndexFile, shardFileBytes, shardFileName, type TensorBytes, type ShardFormat, writeShardFile } from "./tensors/shard-file.js";
+export { applyDelta, type ApplyDeltaOptions } from "./delta/apply-delta.js";
+export type { ApplyDeltaEvent, ApplyDeltaSummary, DeltaFix } from "./delta/delta-events.js";
+export type { DeltaMath } from "./delta/delta-plan.js";

@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { modelRecover, repoRoot, system } from "../support/cli.js";
+
+// The command line of additive deltas, end to end: model-recover apply-delta and recover <delta recipe>,
+// on tiny LLaMA-shaped pairs made by torch, against FastChat's math done by torch.
+const PYTHON = "/usr/bin/python3";
+const script = join(repoRoot, "packages", "pipeline", "src", "test-support", "delta_reference.py");
+const sha256 = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
+const weights = async (dir: string) => (await readdir(dir)).filter((name) => name.startsWith("pytorch_model")).sort();
+
+let dir: string;
+async function python(args: string[]): Promise<void> {
+  const run = await system(PYTHON, ["-B", script, ...args], repoRoot);
+  if (run.code !== 0) throw new Error(`delta_reference.py ${args[0]} failed (is python3-torch installed?): ${run.stderr}`);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mr-delta-"));
+  await python(["pair", join(dir, "v11"), "21", "32000", String(10 ** 9), "5000000"]);
+  await python(["apply", join(dir, "v11", "base"), join(dir, "v11", "delta"), join(dir, "v11", "reference"), String(10 ** 10), "add-delta"]);
+  await python(["pair", join(dir, "v0"), "22", "32001", "5000000", String(10 ** 9)]);
+  await python(["apply", join(dir, "v0", "base"), join(dir, "v0", "delta"), join(dir, "v0", "reference"), String(10 ** 10), "add-delta-v0"]);
+}, 120_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("model-recover apply-delta", () => {
+  it("adds a v1.1 delta to its base, byte for byte as FastChat's math in torch saves it, and says what it checked and fixed", async () => {
+    const out = join(dir, "out-v11");
+    const run = await modelRecover(["apply-delta", join(dir, "v11", "base"), join(dir, "v11", "delta"), "--out", out]);
+    expect(run.stderr).not.toMatch(/unexpected error/);
+    expect(run.code).toBe(0);
+    expect(await weights(out)).toEqual(["pytorch_model.bin"]);
+    expect(await sha256(join(out, "pytorch_model.bin"))).toBe(await sha256(join(dir, "v11", "reference", "pytorch_model.bin")));
+    expect(run.stderr).toMatch(/^shapes: 23 tensors of a LLaMA of hidden size 64, 2 layers, 4 heads in the base and the delta agree \(32000 → 32000 tokens/m);
+    expect(run.stderr).toMatch(/^fixing tokenizer_config\.json: tokenizer_class "LLaMATokenizer" .* written as "LlamaTokenizer"$/m);
+    expect(run.stdout).toMatch(/^pytorch_model\.bin +\d+\.\d MB +sha256 [0-9a-f]{64} +verified \(no published hash to check\)$/m);
+    expect(run.stdout).toMatch(/^not checked: no md5 is published for the recovered files/m);
+    expect(run.stdout).toMatch(/All 6 files of the tuned a LLaMA of hidden size 64, 2 layers, 4 heads \(\.bin\) made and verified in .*out-v11 \(\d+\.\d MB in \d+\.\d s\)\.\n$/);
+  });
+
+  it("refuses a v0 delta without --vocab pad-token in one line naming 32000 vs 32001 and what to use (exit 4), writing nothing", async () => {
+    const out = join(dir, "out-v0-refused");
+    const run = await modelRecover(["apply-delta", join(dir, "v0", "base"), join(dir, "v0", "delta"), "--out", out]);
+    expect(run.code).toBe(4);
+    expect(run.stderr.trim().split("\n").at(-1)).toMatch(/^model-recover: .*delta\/pytorch_model\.bin: the delta has 32001 tokens .*32000 vs 32001.*apply-delta --vocab pad-token$/);
+    expect(await readdir(out).catch(() => "absent")).toBe("absent");
+  });
+
+  it("adds a v0 delta with --vocab pad-token, the base's [PAD] rows zeros first, as safetensors with --to safetensors", async () => {
+    const out = join(dir, "out-v0");
+    const run = await modelRecover(["apply-delta", join(dir, "v0", "base"), join(dir, "v0", "delta"), "--out", out, "--vocab", "pad-token"]);
+    expect(run.code).toBe(0);
+    expect(await sha256(join(out, "pytorch_model.bin"))).toBe(await sha256(join(dir, "v0", "reference", "pytorch_model.bin")));
+    expect(run.stdout).toMatch(/ \(a LLaMA of hidden size 64, 2 layers, 4 heads, 32000 tokens, grown to 32001 tokens with the \[PAD\] row of zeros first\)$/m);
+    const safetensors = join(dir, "out-v0-safetensors");
+    expect((await modelRecover(["apply-delta", join(dir, "v0", "base"), join(dir, "v0", "delta"), "--out", safetensors, "--vocab", "pad-token", "--to", "safetensors"])).code).toBe(0);
+    const inspect = await modelRecover(["inspect", safetensors]);
+    expect(inspect.code).toBe(0);
+    expect(inspect.stdout).not.toMatch(/problem|warning/i);
+  });
+
+  it("refuses an unknown --vocab with the modes it takes (exit 2)", async () => {
+    const run = await modelRecover(["apply-delta", join(dir, "v0", "base"), join(dir, "v0", "delta"), "--out", join(dir, "x"), "--vocab", "32001"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('model-recover: --vocab 32001: expected same (32000 tokens, Vicuna v1.1) or pad-token (32001, Vicuna v0, StableVicuna)\n');
+  });
+});
+
+describe("model-recover recover <delta recipe>", () => {
+  it("refuses a base of another size than the recipe's by its shapes, before any weight is read (exit 4)", async () => {
+    const out = join(dir, "out-vicuna-7b");
+    const run = await modelRecover(["recover", "vicuna-7b-v1.1", "--base", join(dir, "v11", "base"), "--enc", join(dir, "v11", "delta"), "--out", out]);
+    expect(run.code).toBe(4);
+    expect(run.stderr.trim().split("\n").at(-1)).toMatch(/^model-recover: .*v11\/base: is a LLaMA of hidden size 64, 2 layers, 4 heads, but vicuna-7b-v1.1 is a delta of LLaMA-7B \(hidden 4096, 32 layers\); pass LLaMA-7B converted to Hugging Face format \(recipe llama-7b-hf\)$/);
+    expect(await readdir(out).catch(() => "absent")).toBe("absent");
+  });
+
+  it("runs a delta recipe: --base the HF folder, --enc the delta, the recipe's prompt format in the summary", async () => {
+    const recipe = join(dir, "tiny-vicuna.json");
+    const files = ["pytorch_model.bin", "config.json", "tokenizer.model"].map((name) => ({ name, md5: null }));
+    await writeFile(recipe, JSON.stringify({ name: "tiny-vicuna", title: "A tiny Vicuna-shaped delta", pipeline: "add-delta-v0", card: "https://example.org/tiny-vicuna", base: { title: "a tiny LLaMA in HF format", files: [] }, files, prompt: "### Human: {input}\n### Assistant:" }));
+    const out = join(dir, "out-recipe");
+    const run = await modelRecover(["recover", recipe, "--base", join(dir, "v0", "base"), "--enc", join(dir, "v0", "delta"), "--out", out]);
+    expect(run.stderr).not.toMatch(/unexpected error/);
+    expect(run.code).toBe(0);
+    expect(await sha256(join(out, "pytorch_model.bin"))).toBe(await sha256(join(dir, "v0", "reference", "pytorch_model.bin")));
+    expect(run.stdout).toMatch(/All 6 files of A tiny Vicuna-shaped delta \(\.bin\) made and verified in/);
+    expect(run.stdout).toContain('Prompt format it was trained with (https://example.org/tiny-vicuna):\n  "### Human: {input}\\n### Assistant:"');
+  });
+
+  it("asks for the delta folder when --enc is missing, naming it as such (exit 2)", async () => {
+    const run = await modelRecover(["recover", "vicuna-13b-v0", "--base", join(dir, "v0", "base"), "--out", join(dir, "y")]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('model-recover: no --enc given for vicuna-13b-v0: pass --enc <the downloaded delta folder>, set MODEL_RECOVER_ENC, or put "enc" in model-recover.config.json\n');
+  });
+});
