@@ -1,3 +1,14 @@
+import { halfAddKernelWasm } from "./half-add-kernel.wasm.js";
+
+/** The part of Node's WebAssembly global used here (@types/node 20 does not declare it). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+const compiled = new wasm.Module(Buffer.from(halfAddKernelWasm, "base64"));
+
 /**
  * float16 and float32 addition exactly as torch 1.13.1 computes `a += b` on the CPU (FastChat's
  * `param.data += delta`): each float16 is widened to float32, the two are added in float32 (rounded
@@ -66,37 +77,68 @@ function nanOfSum(a: number, b: number): number {
   return 0xfe00;
 }
 
-/** Scratch for the float32 sums of one block, reused (the engine adds one block at a time). */
-let sums = new Float32Array(1 << 16);
-let sumBits = new Uint32Array(sums.buffer);
+/** One float32 sum's bits: the store into a Float32Array is the float32 rounding. */
+const sum32 = new Float32Array(1);
+const sum32Bits = new Uint32Array(sum32.buffer);
 
-/** out[i] = a[i] + b[i] in float16 as torch does it (out may be a or b). */
+/** a + b in float16 as torch computes it, one element (bits in, bits out). */
+export function halfSum(a: number, b: number): number {
+  sum32[0] = HALF_TO_FLOAT[a]! + HALF_TO_FLOAT[b]!;
+  const w = sum32Bits[0]!;
+  if ((w & 0x7f800000) === 0x7f800000 && (w & 0x7fffff) !== 0) return nanOfSum(a, b);
+  return floatBitsToHalfBits(w);
+}
+
+/**
+ * out[i] = a[i] + b[i] in float16 as torch does it (out may be a or b): 8 elements a step in the
+ * WebAssembly SIMD kernel, and in scalar code the steps it flags (a sum that is no float16 normal:
+ * subnormal, zero, overflow, NaN) and the last few elements.
+ */
 export function addHalf(out: Uint16Array, a: Uint16Array, b: Uint16Array): void {
   const length = out.length;
   if (a.length !== length || b.length !== length) throw new RangeError(`addHalf: ${a.length} + ${b.length} elements into ${length}`);
-  if (sums.length < length) {
-    sums = new Float32Array(length);
-    sumBits = new Uint32Array(sums.buffer);
+  sharedKernel ??= new HalfAddKernel(KERNEL_ELEMENTS);
+  const kernel = sharedKernel;
+  for (let start = 0; start < length; start += KERNEL_ELEMENTS) {
+    const end = Math.min(length, start + KERNEL_ELEMENTS);
+    kernel.add(out.subarray(start, end), a.subarray(start, end), b.subarray(start, end));
   }
-  const table = HALF_TO_FLOAT;
-  // Two passes: the float32 sums (the store into a Float32Array is the float32 rounding), then each
-  // sum's bits rounded to float16.
-  for (let i = 0; i < length; i++) sums[i] = table[a[i]!]! + table[b[i]!]!;
-  for (let i = 0; i < length; i++) {
-    const w = sumBits[i]!;
-    const exponent = (w >>> 23) & 0xff;
-    // The common case inline: a float16 normal, rounded at bit 13.
-    if (exponent > 112 && exponent < 143) {
-      const mantissa = w & 0x7fffff;
-      let half = ((exponent - 112) << 10) | (mantissa >>> 13);
-      const rest = mantissa & 0x1fff;
-      if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++;
-      out[i] = ((w >>> 16) & 0x8000) | half;
-    } else if (exponent === 0xff && (w & 0x7fffff) !== 0) {
-      out[i] = nanOfSum(a[i]!, b[i]!);
-    } else {
-      out[i] = floatBitsToHalfBits(w);
+}
+
+/** Elements per kernel call: 2 MiB of each input, the engine's blocks in two or so calls. */
+const KERNEL_ELEMENTS = 1 << 20;
+let sharedKernel: HalfAddKernel | undefined;
+
+class HalfAddKernel {
+  private readonly memory: Uint16Array;
+  private readonly flags: Uint8Array;
+  private readonly addExport: (a: number, b: number, out: number, flags: number, steps: number) => void;
+
+  constructor(private readonly capacity: number) {
+    // a, then b, then one flag per 8 elements; the sum is written over a.
+    const bytes = capacity * 4 + capacity / 8;
+    const pages = Math.ceil(bytes / 65536);
+    const memory = new wasm.Memory({ initial: pages, maximum: pages });
+    const instance = new wasm.Instance(compiled, { env: { memory } });
+    this.addExport = instance.exports.addHalf as HalfAddKernel["addExport"];
+    this.memory = new Uint16Array(memory.buffer, 0, capacity * 2);
+    this.flags = new Uint8Array(memory.buffer, capacity * 4, capacity / 8);
+  }
+
+  /** The sum is written over a in the kernel's memory: the flagged steps are redone from the callers' a and b, which out replaces only at the end. */
+  add(out: Uint16Array, a: Uint16Array, b: Uint16Array): void {
+    const length = out.length;
+    const steps = length >>> 3;
+    this.memory.set(a, 0);
+    this.memory.set(b, this.capacity);
+    this.addExport(0, this.capacity * 2, 0, this.capacity * 4, steps);
+    const flags = this.flags;
+    for (let step = 0; step < steps; step++) {
+      if (flags[step] === 0) continue;
+      for (let i = step * 8; i < step * 8 + 8; i++) this.memory[i] = halfSum(a[i]!, b[i]!);
     }
+    for (let i = steps * 8; i < length; i++) this.memory[i] = halfSum(a[i]!, b[i]!);
+    out.set(this.memory.subarray(0, length));
   }
 }
 
