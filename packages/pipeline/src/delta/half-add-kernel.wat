@@ -3,20 +3,19 @@
 ;; infinities and NaNs to exponent 255), the pair added in float32, the sum rounded to nearest-even
 ;; float16 (add 0xfff plus the kept lowest bit, cut 13 bits; a carry may reach 0x7c00, infinity).
 ;; A step whose sum leaves the float16 normal range in any lane (a subnormal or zero sum, an
-;; overflow, a NaN) is flagged (flags[step] = 1) for the caller to redo in scalar code, which also
-;; knows torch's NaN signs. Written out in one function: V8 does not inline wasm calls here, and the
+;; overflow, a NaN) is listed (its index appended to the i32 list at $list; the count returned) for
+;; the caller to redo in scalar code, which also knows torch's NaN signs. Written out in one function: V8 does not inline wasm calls here, and the
 ;; calls cost half the time. Built into half-add-kernel.wasm.ts by scripts/build-half-add-kernel.ts.
 (module
   (import "env" "memory" (memory 1 65536))
-  ;; out[i] = a[i] + b[i] for 8 * $steps float16s (out may be a); flags[s] = 1 where step s needs redoing.
-  (func (export "addHalf") (param $a i32) (param $b i32) (param $out i32) (param $flags i32) (param $steps i32)
+  ;; out[i] = a[i] + b[i] for 8 * $steps float16s (out may be a); returns how many steps it listed.
+  (func (export "addHalf") (param $a i32) (param $b i32) (param $out i32) (param $list i32) (param $steps i32) (result i32)
     (local $va v128) (local $vb v128) (local $h v128) (local $em v128) (local $shifted v128)
     (local $wa v128) (local $wb v128) (local $lo v128) (local $hi v128) (local $abs v128) (local $special v128)
-    (local $end i32)
-    (local.set $end (i32.add (local.get $flags) (local.get $steps)))
+    (local $step i32) (local $listed i32)
     (block $done
       (loop $step
-        (br_if $done (i32.ge_u (local.get $flags) (local.get $end)))
+        (br_if $done (i32.ge_u (local.get $step) (local.get $steps)))
         (local.set $va (v128.load (local.get $a)))
         (local.set $vb (v128.load (local.get $b)))
         (local.set $special (v128.const i32x4 0 0 0 0))
@@ -103,9 +102,12 @@
               (i32.const 13))
             (v128.const i32x4 0x1c000 0x1c000 0x1c000 0x1c000))))
         (v128.store (local.get $out) (i16x8.narrow_i32x4_u (local.get $lo) (local.get $hi)))
-        (i32.store8 (local.get $flags) (v128.any_true (local.get $special)))
+        ;; branchless: the index is always written, and kept by moving on only when the step is special
+        (i32.store (i32.add (local.get $list) (i32.shl (local.get $listed) (i32.const 2))) (local.get $step))
+        (local.set $listed (i32.add (local.get $listed) (v128.any_true (local.get $special))))
         (local.set $a (i32.add (local.get $a) (i32.const 16)))
         (local.set $b (i32.add (local.get $b) (i32.const 16)))
         (local.set $out (i32.add (local.get $out) (i32.const 16)))
-        (local.set $flags (i32.add (local.get $flags) (i32.const 1)))
-        (br $step)))))
+        (local.set $step (i32.add (local.get $step) (i32.const 1)))
+        (br $step)))
+    (local.get $listed)))

@@ -90,55 +90,76 @@ export function halfSum(a: number, b: number): number {
 }
 
 /**
- * out[i] = a[i] + b[i] in float16 as torch does it (out may be a or b): 8 elements a step in the
- * WebAssembly SIMD kernel, and in scalar code the steps it flags (a sum that is no float16 normal:
- * subnormal, zero, overflow, NaN) and the last few elements.
+ * out[i] = a[i] + b[i] in float16 as torch does it (out may be a or b), through a kernel's memory.
+ * The engine reads its rows straight into a kernel's memory instead (HalfAddKernel.slot).
  */
 export function addHalf(out: Uint16Array, a: Uint16Array, b: Uint16Array): void {
   const length = out.length;
   if (a.length !== length || b.length !== length) throw new RangeError(`addHalf: ${a.length} + ${b.length} elements into ${length}`);
-  sharedKernel ??= new HalfAddKernel(KERNEL_ELEMENTS);
-  const kernel = sharedKernel;
-  for (let start = 0; start < length; start += KERNEL_ELEMENTS) {
-    const end = Math.min(length, start + KERNEL_ELEMENTS);
-    kernel.add(out.subarray(start, end), a.subarray(start, end), b.subarray(start, end));
+  sharedKernel ??= new HalfAddKernel(1 << 20, 1);
+  const { a: ka, b: kb } = sharedKernel.slot(0);
+  for (let start = 0; start < length; start += sharedKernel.capacity) {
+    const end = Math.min(length, start + sharedKernel.capacity);
+    ka.set(a.subarray(start, end));
+    kb.set(b.subarray(start, end));
+    out.set(sharedKernel.add(0, end - start), start);
   }
 }
 
-/** Elements per kernel call: 2 MiB of each input, the engine's blocks in two or so calls. */
-const KERNEL_ELEMENTS = 1 << 20;
 let sharedKernel: HalfAddKernel | undefined;
 
-class HalfAddKernel {
-  private readonly memory: Uint16Array;
-  private readonly flags: Uint8Array;
-  private readonly addExport: (a: number, b: number, out: number, flags: number, steps: number) => void;
+/** One slot's memory: the two inputs of a block and its sum, as float16 bits. */
+export interface KernelSlot {
+  a: Uint16Array;
+  b: Uint16Array;
+  out: Uint16Array;
+}
 
-  constructor(private readonly capacity: number) {
-    // a, then b, then one flag per 8 elements; the sum is written over a.
-    const bytes = capacity * 4 + capacity / 8;
+/**
+ * The WebAssembly SIMD kernel and its memory, in slots of `capacity` elements (two slots: one block
+ * is read while the previous one is written): 8 elements a step in the kernel, and in scalar code the
+ * steps it lists (a sum that is no float16 normal: subnormal, zero, overflow, NaN) and the last
+ * elements of a block that are not a whole step.
+ */
+export class HalfAddKernel {
+  private readonly slots: KernelSlot[] = [];
+  private readonly listed: Uint32Array;
+  private readonly addExport: (a: number, b: number, out: number, list: number, steps: number) => number;
+
+  constructor(
+    readonly capacity: number,
+    slotCount = 2,
+  ) {
+    const slotBytes = Math.ceil((capacity * 6) / 16) * 16;
+    // One i32 per step to list, and the one the kernel writes past the last listed.
+    const bytes = slotBytes * slotCount + (Math.ceil(capacity / 8) + 1) * 4;
     const pages = Math.ceil(bytes / 65536);
     const memory = new wasm.Memory({ initial: pages, maximum: pages });
     const instance = new wasm.Instance(compiled, { env: { memory } });
     this.addExport = instance.exports.addHalf as HalfAddKernel["addExport"];
-    this.memory = new Uint16Array(memory.buffer, 0, capacity * 2);
-    this.flags = new Uint8Array(memory.buffer, capacity * 4, capacity / 8);
+    for (let s = 0; s < slotCount; s++) {
+      const at = s * slotBytes;
+      this.slots.push({ a: new Uint16Array(memory.buffer, at, capacity), b: new Uint16Array(memory.buffer, at + capacity * 2, capacity), out: new Uint16Array(memory.buffer, at + capacity * 4, capacity) });
+    }
+    this.listed = new Uint32Array(memory.buffer, slotBytes * slotCount, Math.ceil(capacity / 8) + 1);
   }
 
-  /** The sum is written over a in the kernel's memory: the flagged steps are redone from the callers' a and b, which out replaces only at the end. */
-  add(out: Uint16Array, a: Uint16Array, b: Uint16Array): void {
-    const length = out.length;
+  slot(index: number): KernelSlot {
+    return this.slots[index]!;
+  }
+
+  /** out = a + b over the slot's first `length` elements; the sum, a view of the slot's out. */
+  add(slotIndex: number, length: number): Uint16Array {
+    if (length > this.capacity) throw new RangeError(`HalfAddKernel.add: ${length} elements in a slot of ${this.capacity}`);
+    const { a, b, out } = this.slots[slotIndex]!;
     const steps = length >>> 3;
-    this.memory.set(a, 0);
-    this.memory.set(b, this.capacity);
-    this.addExport(0, this.capacity * 2, 0, this.capacity * 4, steps);
-    const flags = this.flags;
-    for (let step = 0; step < steps; step++) {
-      if (flags[step] === 0) continue;
-      for (let i = step * 8; i < step * 8 + 8; i++) this.memory[i] = halfSum(a[i]!, b[i]!);
+    const count = this.addExport(a.byteOffset, b.byteOffset, out.byteOffset, this.listed.byteOffset, steps);
+    for (let n = 0; n < count; n++) {
+      const step = this.listed[n]!;
+      for (let i = step * 8; i < step * 8 + 8; i++) out[i] = halfSum(a[i]!, b[i]!);
     }
-    for (let i = steps * 8; i < length; i++) this.memory[i] = halfSum(a[i]!, b[i]!);
-    out.set(this.memory.subarray(0, length));
+    for (let i = steps * 8; i < length; i++) out[i] = halfSum(a[i]!, b[i]!);
+    return out.subarray(0, length);
   }
 }
 

@@ -9,7 +9,8 @@ import { checkRoom } from "../recover/preflight.js";
 import { OutputWriter } from "../tensors/output-writer.js";
 import { type ShardFormat, writeShardFile } from "../tensors/shard-file.js";
 import type { TensorFile } from "../tensors/tensor-file.js";
-import { deltaTensorBlocks } from "./delta-blocks.js";
+import { deltaTensorBlocks, kernelFor } from "./delta-blocks.js";
+import type { HalfAddKernel } from "./half-add.js";
 import type { ApplyDeltaEvent } from "./delta-events.js";
 import type { DeltaOutput } from "./delta-outputs.js";
 import type { DeltaTensor } from "./delta-plan.js";
@@ -56,10 +57,11 @@ export async function writeDelta(options: WriteDeltaOptions): Promise<FileStatus
     if (options.signal?.aborted) throw new InterruptedError([]);
     const store = options.store ? new OutputStore(options.store.dir) : undefined;
     const writer = new OutputWriter({ folder, expectedMd5: options.published, onEvent, source: options.source });
+    const kernel = kernelFor(outputs.flatMap((o) => (o.kind === "shard" ? o.shard.tensors : [])), options.blockBytes);
     try {
       const files: FileStatus[] = [];
       for (const output of outputs) {
-        const status = reused.get(output.name) ?? (await writeOne(writer, output, options));
+        const status = reused.get(output.name) ?? (await writeOne(writer, output, kernel, options));
         if (status.status === "verified" && !status.reused) {
           await state.record(status.file);
           if (store) await store.add(join(outDir, output.name), status.file.sha256!, status.file.bytes);
@@ -75,10 +77,10 @@ export async function writeDelta(options: WriteDeltaOptions): Promise<FileStatus
   }
 }
 
-function writeOne(writer: OutputWriter, output: DeltaOutput, options: WriteDeltaOptions): Promise<FileStatus> {
+function writeOne(writer: OutputWriter, output: DeltaOutput, kernel: HalfAddKernel, options: WriteDeltaOptions): Promise<FileStatus> {
   if (output.kind === "text") return writer.writeText(output.name, output.text);
   if (output.kind === "copy") return writer.writeStream(output.name, output.bytes, (write) => copyInto(output.source, output.bytes, write, options.signal));
-  const bytesOf = (tensor: DeltaTensor) => deltaTensorBlocks(tensor, options.signal, options.blockBytes);
+  const bytesOf = (tensor: DeltaTensor) => deltaTensorBlocks(tensor, kernel, options.signal, options.blockBytes);
   // An input written to while it was read would make a shard that is nobody's model: checked before publishing.
   const unchanged = async () => {
     for (const file of options.files) await file.checkUnchanged();
