@@ -26,5 +26,5 @@ export { TensorFile, type StoredTensor } from "./tensors/tensor-file.js";
 export { OutputWriter, type OutputWriterOptions } from "./tensors/output-writer.js";
 export { hfIndexFile, shardFileBytes, shardFileName, type TensorBytes, type ShardFormat, writeShardFile } from "./tensors/shard-file.js";
 export { applyDelta, type ApplyDeltaOptions } from "./delta/apply-delta.js";
-export type { ApplyDeltaEvent, ApplyDeltaSummary, DeltaFix } from "./delta/delta-events.js";
+export type { ApplyDeltaEvent, ApplyDeltaSummary, DeltaFix, ParameterSumCheck } from "./delta/delta-events.js";
 export type { DeltaMath } from "./delta/delta-plan.js";

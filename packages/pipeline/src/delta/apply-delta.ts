@@ -5,7 +5,7 @@ import { KNOWN_LLAMA_SIZES } from "@model-recover/llama-convert";
 import type { LoadedTensorRecipe } from "../recipe/types.js";
 import { refuseOverlaps } from "../recover/overlaps.js";
 import type { ShardFormat } from "../tensors/shard-file.js";
-import type { ApplyDeltaEvent, ApplyDeltaSummary } from "./delta-events.js";
+import type { ApplyDeltaEvent, ApplyDeltaSummary, ParameterSumCheck } from "./delta-events.js";
 import { planDeltaOutputs } from "./delta-outputs.js";
 import { type DeltaMath, type ExpectedBase, planDelta } from "./delta-plan.js";
 import { openWeightFolder, type WeightFolder } from "./weight-folder.js";
@@ -25,6 +25,8 @@ export interface ApplyDeltaOptions {
   format?: ShardFormat;
   /** save_pretrained's max_shard_size; FastChat used its default, 10 GB. */
   maxShardBytes?: number;
+  /** weight-diff: the sum of all recovered parameters a card publishes (Alpaca: 50637.1836 within 1e-2); default: the recipe's. */
+  paramSum?: { expected: number; tolerance: number };
   /** Bytes of each input read per step (default 4 MiB); tests make it small to cross many blocks. */
   blockBytes?: number;
   onEvent?: (event: ApplyDeltaEvent) => void;
@@ -56,6 +58,8 @@ export async function applyDelta(options: ApplyDeltaOptions): Promise<ApplyDelta
     for (const fix of fixes) onEvent({ type: "delta-fixed", fix });
     const published = new Map((options.recipe?.recipe.files ?? []).map((f) => [f.name, f.md5]));
     const inputPaths = [...base.weightFiles.map((n) => join(base.dir, n)), ...delta.weightFiles.map((n) => join(delta!.dir, n)), ...outputs.flatMap((o) => (o.kind === "copy" ? [o.source] : []))];
+    const paramSum = options.paramSum ?? options.recipe?.recipe.paramSum;
+    const sum = paramSum ? { value: 0 } : undefined;
     const files = await writeDelta({
       outDir: options.outDir,
       outputs,
@@ -66,9 +70,12 @@ export async function applyDelta(options: ApplyDeltaOptions): Promise<ApplyDelta
       format,
       settings: { math: options.math },
       onEvent,
+      ...(sum ? { sum } : {}),
       ...pick(options),
     });
-    const ok = files.every((f) => f.status === "verified");
+    const allMade = files.every((f) => f.status === "verified" && !f.reused);
+    const sumCheck = paramSum && sum ? checkSum(paramSum, allMade ? sum.value : undefined) : undefined;
+    const ok = files.every((f) => f.status === "verified") && sumCheck?.ok !== false;
     const folderProblems = ok ? (await checkHfFolder(options.outDir)).problems.map(describeProblem) : [];
     const checked = published.size > 0 && [...published.values()].some((md5) => md5 !== null);
     const unchecked = checked ? [] : [`no md5 is published for ${options.recipe ? `${options.recipe.recipe.name}'s` : "the"} recovered files: each is as the math makes it from these inputs, not checked against a card`];
@@ -91,11 +98,16 @@ export async function applyDelta(options: ApplyDeltaOptions): Promise<ApplyDelta
       vocab: plan.vocab,
       fixes,
       unchecked,
+      ...(sumCheck ? { paramSum: sumCheck } : {}),
     };
   } finally {
     await base.close();
     await delta?.close();
   }
+}
+
+function checkSum({ expected, tolerance }: { expected: number; tolerance: number }, got: number | undefined): ParameterSumCheck {
+  return { expected, tolerance, got, ok: got === undefined ? undefined : Math.abs(got - expected) <= tolerance };
 }
 
 /** The size a recipe's base names (llama-7b-hf: "7B-hf"), to refuse a base of another size by its shapes. */

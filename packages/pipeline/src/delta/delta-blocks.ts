@@ -1,6 +1,7 @@
 import { InterruptedError } from "../errors.js";
 import type { StoredTensor, TensorFile } from "../tensors/tensor-file.js";
 import type { DeltaTensor } from "./delta-plan.js";
+import { float32Blocks, type ParameterSum } from "./float32-blocks.js";
 import { addFloat, floatBitsToHalfBits, HalfAddKernel, halfToNumber } from "./half-add.js";
 
 /** Rows read per step: 4 MiB of each input, the memory a step holds whatever the model's size. */
@@ -24,9 +25,13 @@ export function kernelFor(tensors: readonly DeltaTensor[], blockBytes = DELTA_BL
  * memory, valid until the next block is asked for. Rows the base gains ([PAD], add-delta-v0) are
  * zeros added to the delta's: 0 + x, which is x but for -0 (torch gives +0, and so does this).
  */
-export async function* deltaTensorBlocks(tensor: DeltaTensor, kernel: HalfAddKernel, signal?: AbortSignal, blockBytes = DELTA_BLOCK_BYTES): AsyncIterable<Uint8Array> {
+export async function* deltaTensorBlocks(tensor: DeltaTensor, kernel: HalfAddKernel, signal?: AbortSignal, blockBytes = DELTA_BLOCK_BYTES, sum?: ParameterSum): AsyncIterable<Uint8Array> {
+  if (tensor.float32) {
+    yield* float32Blocks(tensor, sum, signal, blockBytes);
+    return;
+  }
   if (tensor.dtype === "F32") {
-    yield floatSum(tensor, await readWhole(tensor.base), tensor.delta ? await readWhole(tensor.delta) : undefined);
+    yield floatSum(await readWhole(tensor.base), tensor.delta ? await readWhole(tensor.delta) : undefined);
     return;
   }
   const { rows: baseRows, rowBytes } = tensor.base.tensor;
@@ -63,7 +68,7 @@ async function readBlock(tensor: DeltaTensor, { firstRow, rows }: Block, kernel:
 const readWhole = ({ file, tensor }: { file: TensorFile; tensor: StoredTensor }) => file.readRows(tensor.name, 0, tensor.rows);
 
 /** A float32 tensor (a rotary inv_freq buffer, a few hundred bytes): base + delta after float16. */
-function floatSum(tensor: DeltaTensor, base: Uint8Array, delta: Uint8Array | undefined): Uint8Array {
+function floatSum(base: Uint8Array, delta: Uint8Array | undefined): Uint8Array {
   const a = new Float32Array(base.buffer, base.byteOffset, base.length / 4);
   throughHalf(a);
   if (delta) {

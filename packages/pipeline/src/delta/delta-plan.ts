@@ -7,9 +7,11 @@ import type { LocatedTensor, WeightFolder } from "./weight-folder.js";
 /**
  * The math of a delta release (spec llama-patches.md §4). add-delta: FastChat's apply_delta, `tuned =
  * base + delta` per tensor in float16. add-delta-v0: fschat <= 0.1.10, whose base first gains the
- * [PAD] token: embed_tokens and lm_head grow by one row of zeros, then the same add.
+ * [PAD] token: embed_tokens and lm_head grow by one row of zeros, then the same add. weight-diff:
+ * Stanford Alpaca's weight_diff.py (and WizardLM's copy), in float32: the base gains [PAD] with rows
+ * the mean of its existing rows, then `tuned = raw + diff`, saved in float32.
  */
-export type DeltaMath = "add-delta" | "add-delta-v0";
+export type DeltaMath = "add-delta" | "add-delta-v0" | "weight-diff";
 
 /** One tensor of the tuned model: its base and delta tensors, and the zero rows the base gains first. */
 export interface DeltaTensor extends ShardableTensor {
@@ -17,6 +19,8 @@ export interface DeltaTensor extends ShardableTensor {
   /** Absent only for a rotary inv_freq buffer the delta does not hold (computed, never trained). */
   readonly delta: LocatedTensor | undefined;
   readonly padRows: number;
+  /** weight-diff: the added rows are the mean of the base's rows, not zeros; the sum is float32. */
+  readonly float32: boolean;
 }
 
 export interface DeltaPlan {
@@ -46,7 +50,8 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(", ")}]`;
 export function planDelta(base: WeightFolder, delta: WeightFolder, math: DeltaMath, expected?: ExpectedBase): DeltaPlan {
   const dims = checkBase(base, expected);
   const baseVocab = base.tensors.get("model.embed_tokens.weight")!.tensor.shape[0]!;
-  const padRows = math === "add-delta-v0" ? 1 : 0;
+  const padRows = math === "add-delta" ? 0 : 1;
+  const float32 = math === "weight-diff";
   const vocab = checkVocab(base, delta, math, baseVocab + padRows, expected);
   const tensors: DeltaTensor[] = [];
   for (const [name, located] of base.tensors) {
@@ -56,7 +61,7 @@ export function planDelta(base: WeightFolder, delta: WeightFolder, math: DeltaMa
     const shape = pad > 0 ? [tensor.shape[0]! + pad, ...tensor.shape.slice(1)] : tensor.shape;
     if (!inDelta) {
       if (isInvFreq(name)) {
-        tensors.push({ name, dtype: tensor.dtype as "F32", shape, base: located, delta: undefined, padRows: 0 });
+        tensors.push({ name, dtype: "F32", shape, base: located, delta: undefined, padRows: 0, float32 });
         continue;
       }
       throw new InputError("DELTA_WRONG", `${delta.dir}: has no tensor ${name}, which the base (${located.file.path}) has; every base tensor must be in the delta (is the download complete, or is it a delta of another model?)`);
@@ -64,8 +69,8 @@ export function planDelta(base: WeightFolder, delta: WeightFolder, math: DeltaMa
     if (shapeText(inDelta.tensor.shape) !== shapeText(shape)) {
       throw new InputError("DELTA_WRONG", `${inDelta.file.path}: ${name} is ${shapeText(inDelta.tensor.shape)}, but the base's is ${shapeText(tensor.shape)}${pad ? ` (${shapeText(shape)} with the [PAD] row)` : ""}; this delta is not of ${describe(dims)}`);
     }
-    checkDtype(inDelta, name, "delta", delta.dir);
-    tensors.push({ name, dtype: tensor.dtype as "F16" | "F32", shape, base: located, delta: inDelta, padRows: pad });
+    checkDtype(inDelta, name, "delta", delta.dir, math);
+    tensors.push({ name, dtype: float32 ? "F32" : (tensor.dtype as "F16" | "F32"), shape, base: located, delta: inDelta, padRows: pad, float32 });
   }
   for (const [name, located] of delta.tensors) {
     if (!base.tensors.has(name) && !isInvFreq(name)) throw new InputError("DELTA_WRONG", `${located.file.path}: holds ${name}, which the base has not; this delta is not of ${describe(dims)} (or the base is not LLaMA converted to Hugging Face format)`);
@@ -91,7 +96,7 @@ function checkBase(base: WeightFolder, expected: ExpectedBase | undefined): Llam
       throw wrong(`has no tensor ${name}, which config.json (${describe(dims)}) implies; the base must be ${want}`);
     }
     if (shapeText(found.tensor.shape) !== shapeText(shape)) throw wrong(`${found.file.path}: ${name} is ${shapeText(found.tensor.shape)}, but config.json (${describe(dims)}) implies ${shapeText(shape)}; the base must be ${want}`);
-    checkDtype(found, name, "base", base.dir);
+    checkDtype(found, name, "base", base.dir, "add-delta");
   }
   const expectedNames = expectedLlamaTensors(dims);
   for (const [name, { file }] of base.tensors) if (!expectedNames.has(name)) throw wrong(`${file.path}: holds ${name}, which LlamaForCausalLM has not; the base must be ${want}`);
@@ -111,6 +116,9 @@ function checkVocab(base: WeightFolder, delta: WeightFolder, math: DeltaMath, vo
   if (math === "add-delta" && rows === baseRows + 1) {
     throw new InputError("DELTA_VOCAB", `${embeddings.file.path}: the delta has ${rows} tokens (the base's ${baseRows} and [PAD]): a Vicuna v0 or StableVicuna delta, made for fschat <= 0.1.10, and this is the v1.1 math (32000 vs 32001); use recipe vicuna-${size.toLowerCase()}-v0 or stable-vicuna-13b, or apply-delta --vocab pad-token`);
   }
+  if (math === "weight-diff" && rows === baseRows) {
+    throw new InputError("DELTA_VOCAB", `${embeddings.file.path}: the diff has ${rows} tokens, as many as the base; weight_diff.py's diffs (Alpaca, WizardLM) have the base's and [PAD] (32001 vs 32000): is this an additive delta of FastChat's? use recipe vicuna-${size.toLowerCase()}-v1.1, or apply-delta --vocab same`);
+  }
   if (math === "add-delta-v0" && rows === baseRows) {
     throw new InputError("DELTA_VOCAB", `${embeddings.file.path}: the delta has ${rows} tokens, as many as the base: a Vicuna v1.1-style delta, and this is the v0 math that adds [PAD] (32001 vs 32000); use recipe vicuna-${size.toLowerCase()}-v1.1, or apply-delta --vocab same`);
   }
@@ -120,12 +128,16 @@ function checkVocab(base: WeightFolder, delta: WeightFolder, math: DeltaMath, vo
   return rows;
 }
 
-/** FastChat loads both models with torch_dtype=float16; rotary inv_freq buffers stay float32. */
-function checkDtype({ file, tensor }: LocatedTensor, name: string, role: "base" | "delta", dir: string): void {
-  const want = isInvFreq(name) ? "F32" : "F16";
+/**
+ * FastChat loads both models with torch_dtype=float16; weight_diff.py's diffs are float32 (the math is
+ * float32); the base is the float16 conversion either way; rotary inv_freq buffers stay float32.
+ */
+function checkDtype({ file, tensor }: LocatedTensor, name: string, role: "base" | "delta", dir: string, math: DeltaMath): void {
+  const want = isInvFreq(name) || math === "weight-diff" ? "F32" : "F16";
   if (tensor.dtype === want) return;
   const code = role === "base" ? "BASE_WRONG" : "DELTA_WRONG";
-  throw new InputError(code, `${file.path}: ${name} is ${tensor.dtype}, expected ${want}: the ${role} of a FastChat delta is float16 (the math is float16); ${role === "delta" ? `${dir} is not the published delta (a ${tensor.dtype} copy would round differently)` : "convert LLaMA with model-recover convert-llama, which writes float16"}`);
+  const why = math === "weight-diff" ? "the diff of weight_diff.py is float32 (the math is float32)" : `the ${role} of a FastChat delta is float16 (the math is float16)`;
+  throw new InputError(code, `${file.path}: ${name} is ${tensor.dtype}, expected ${want}: ${why}; ${role === "delta" ? `${dir} is not the published delta (a ${tensor.dtype} copy would round differently)` : "convert LLaMA with model-recover convert-llama, which writes float16"}`);
 }
 
 function describe(dims: LlamaDimensions): string {

@@ -13,6 +13,7 @@ import { deltaTensorBlocks, kernelFor } from "./delta-blocks.js";
 import type { HalfAddKernel } from "./half-add.js";
 import type { ApplyDeltaEvent } from "./delta-events.js";
 import type { DeltaOutput } from "./delta-outputs.js";
+import type { ParameterSum } from "./float32-blocks.js";
 import type { DeltaTensor } from "./delta-plan.js";
 
 export interface WriteDeltaOptions {
@@ -29,6 +30,8 @@ export interface WriteDeltaOptions {
   settings: object;
   onEvent: (event: ApplyDeltaEvent) => void;
   blockBytes?: number;
+  /** weight-diff: every recovered value is added to it as it is made (shards kept from an earlier run are not). */
+  sum?: ParameterSum;
   signal?: AbortSignal;
   store?: { dir: string };
   beforeWork?: () => Promise<void>;
@@ -80,7 +83,7 @@ export async function writeDelta(options: WriteDeltaOptions): Promise<FileStatus
 function writeOne(writer: OutputWriter, output: DeltaOutput, kernel: HalfAddKernel, options: WriteDeltaOptions): Promise<FileStatus> {
   if (output.kind === "text") return writer.writeText(output.name, output.text);
   if (output.kind === "copy") return writer.writeStream(output.name, output.bytes, (write) => copyInto(output.source, output.bytes, write, options.signal));
-  const bytesOf = (tensor: DeltaTensor) => deltaTensorBlocks(tensor, kernel, options.signal, options.blockBytes);
+  const bytesOf = (tensor: DeltaTensor) => deltaTensorBlocks(tensor, kernel, options.signal, options.blockBytes, options.sum);
   // An input written to while it was read would make a shard that is nobody's model: checked before publishing.
   const unchanged = async () => {
     for (const file of options.files) await file.checkUnchanged();

@@ -31,7 +31,7 @@ export interface PipelineDefinition {
  * A pipeline of the tensor engine: checkpoints read tensor by tensor (row blocks, pread) and written
  * as a new Hugging Face folder. `transform` names the math; llama-original-to-hf is
  * convert_llama_weights_to_hf.py at transformers d04ec99 (spec llama-patches.md §3); add-delta and
- * add-delta-v0 are FastChat's apply_delta of a published delta (§4).
+ * add-delta-v0 are FastChat's apply_delta of a published delta, weight-diff Alpaca's weight_diff.py (§4).
  */
 export interface TensorPipelineDefinition {
   engine: "tensor";
@@ -50,7 +50,7 @@ export const isTensorPipeline = (pipeline: AnyPipelineDefinition): pipeline is T
 
 /** A pipeline that adds a published delta to a base in Hugging Face format (its inputs: --base and the delta folder). */
 export const isDeltaPipeline = (pipeline: AnyPipelineDefinition): pipeline is TensorPipelineDefinition & { transform: DeltaMath } =>
-  pipeline.engine === "tensor" && (pipeline.transform === "add-delta" || pipeline.transform === "add-delta-v0");
+  pipeline.engine === "tensor" && pipeline.transform !== "llama-original-to-hf";
 
 const loaded = new Map<string, Promise<AnyPipelineDefinition>>();
 
