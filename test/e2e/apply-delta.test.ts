@@ -24,6 +24,8 @@ beforeAll(async () => {
   await python(["apply", join(dir, "v11", "base"), join(dir, "v11", "delta"), join(dir, "v11", "reference"), String(10 ** 10), "add-delta"]);
   await python(["pair", join(dir, "v0"), "22", "32001", "5000000", String(10 ** 9)]);
   await python(["apply", join(dir, "v0", "base"), join(dir, "v0", "delta"), join(dir, "v0", "reference"), String(10 ** 10), "add-delta-v0"]);
+  await python(["rewrite", join(dir, "v0", "delta"), join(dir, "v0", "diff"), "-", "float32"]);
+  await python(["flip", join(dir, "v0", "diff"), join(dir, "v0", "diff-flipped"), "model.layers.0.self_attn.q_proj.weight"]);
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -66,7 +68,7 @@ describe("model-recover apply-delta", () => {
   it("refuses an unknown --vocab with the modes it takes (exit 2)", async () => {
     const run = await modelRecover(["apply-delta", join(dir, "v0", "base"), join(dir, "v0", "delta"), "--out", join(dir, "x"), "--vocab", "32001"]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('model-recover: --vocab 32001: expected same (32000 tokens, Vicuna v1.1) or pad-token (32001, Vicuna v0, StableVicuna)\n');
+    expect(run.stderr).toBe('model-recover: --vocab 32001: expected same (32000 tokens, Vicuna v1.1), pad-token (32001, Vicuna v0, StableVicuna) or pad-mean (32001, float32 weight_diff.py: Alpaca, WizardLM)\n');
   });
 });
 
@@ -96,5 +98,33 @@ describe("model-recover recover <delta recipe>", () => {
     const run = await modelRecover(["recover", "vicuna-13b-v0", "--base", join(dir, "v0", "base"), "--out", join(dir, "y")]);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('model-recover: no --enc given for vicuna-13b-v0: pass --enc <the downloaded delta folder>, set MODEL_RECOVER_ENC, or put "enc" in model-recover.config.json\n');
+  });
+});
+
+describe("weight_diff.py's math (Alpaca, WizardLM) from the command line", () => {
+  let sum: string;
+  beforeAll(async () => {
+    const run = await system(PYTHON, ["-B", script, "apply", join(dir, "v0", "base"), join(dir, "v0", "diff"), join(dir, "v0", "reference-wd"), String(10 ** 10), "weight-diff"], repoRoot);
+    sum = run.stdout.trim();
+  }, 60_000);
+
+  it("recovers with --vocab pad-mean, byte for byte as torch saves it", async () => {
+    const out = join(dir, "out-wd");
+    const run = await modelRecover(["apply-delta", join(dir, "v0", "base"), join(dir, "v0", "diff"), "--out", out, "--vocab", "pad-mean"]);
+    expect(run.code).toBe(0);
+    expect(await sha256(join(out, "pytorch_model.bin"))).toBe(await sha256(join(dir, "v0", "reference-wd", "pytorch_model.bin")));
+    expect(run.stdout).toMatch(/grown to 32001 tokens with the \[PAD\] row of the mean of its rows first\)$/m);
+  });
+
+  it("runs a recipe's parameter-sum check: passes on the right diff, fails with one weight flipped (exit 5, the sum named)", async () => {
+    const recipe = join(dir, "tiny-alpaca.json");
+    const files = ["pytorch_model.bin", "config.json"].map((name) => ({ name, md5: null }));
+    await writeFile(recipe, JSON.stringify({ name: "tiny-alpaca", title: "A tiny Alpaca-shaped diff", pipeline: "weight-diff", card: "https://example.org/tiny-alpaca", base: { title: "a tiny LLaMA in HF format", files: [] }, files, paramSum: { expected: Number(sum), tolerance: 0.01 } }));
+    const good = await modelRecover(["recover", recipe, "--base", join(dir, "v0", "base"), "--enc", join(dir, "v0", "diff"), "--out", join(dir, "out-alpaca")]);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(new RegExp(`^parameter sum: -?\\d+\\.\\d{4}, within 0.01 of the published ${sum.replace(".", "\\.")} \\(weight_diff\\.py's integrity check\\)$`, "m"));
+    const bad = await modelRecover(["recover", recipe, "--base", join(dir, "v0", "base"), "--enc", join(dir, "v0", "diff-flipped"), "--out", join(dir, "out-alpaca-bad")]);
+    expect(bad.code).toBe(5);
+    expect(bad.stderr.trim().split("\n").at(-1)).toMatch(/^model-recover: .*out-alpaca-bad: the recovered parameters sum to -?[\d.]+, not -?[\d.]+ \(within 0\.01\) as https:\/\/example\.org\/tiny-alpaca says: weight_diff\.py's integrity check failed; check the base .* and the diff download, then run again$/);
   });
 });

@@ -11,8 +11,18 @@
       (resize_token_embeddings, then input_embeddings[-1:] = 0), then `param.data += delta` for every
       base tensor; from_pretrained(torch_dtype=float16) sends inv_freq through float16 first.
       Saved as save_pretrained does: state-dict order, shard_checkpoint's greedy split, torch.save.
+  delta_reference.py apply <base> <diff> <out> <max shard bytes> weight-diff
+      Stanford Alpaca's weight_diff.py recover with torch: the base loaded in float32, [PAD] added by
+      smart_tokenizer_and_embedding_resize (new rows = mean of the existing rows), then
+      `state_dict_recovered[key].add_(state_dict_raw[key])`; prints the naive integrity sum
+      (sum(t.sum() for t)) and saves the float32 state dict as save_pretrained does
+  delta_reference.py compare-pad <ours> <reference>
+      torch.load of every shard of both: equal bit for bit but for the [PAD] rows of embed_tokens and
+      lm_head, which may differ in the last bit (torch's mean sums in an order it does not specify)
   delta_reference.py rewrite <folder> <out> <tensor to drop or -> <float16|float32>
       the folder's weights as one pytorch_model.bin, a tensor dropped, cast to a dtype; other files copied
+  delta_reference.py flip <folder> <out> <tensor>
+      as rewrite (same dtypes), with the tensor's first element flipped in sign (its value times -1)
 """
 import json
 import os
@@ -117,7 +127,45 @@ def load_folder(folder):
     return sd
 
 
+def weight_diff(base_dir, diff_dir, out, max_shard):
+    raw = {name: t.float() for name, t in load_folder(base_dir).items()}
+    recovered = load_folder(diff_dir)
+    for name in ("model.embed_tokens.weight", "lm_head.weight"):
+        old = raw[name]
+        grown = torch.empty(old.shape[0] + 1, old.shape[1], dtype=old.dtype)
+        grown[: old.shape[0]] = old
+        grown[-1:] = grown[:-1].mean(dim=0, keepdim=True)
+        raw[name] = grown
+    for key in recovered:
+        recovered[key].add_(raw[key])
+    allsum = sum(recovered[key].sum() for key in recovered)
+    print(repr(allsum.item()))
+    save_sharded(recovered, out, max_shard)
+
+
+def compare_pad(ours, ref):
+    a, b = load_folder(ours), load_folder(ref)
+    if list(a) != list(b):
+        sys.exit("names or order differ")
+    worst = 0
+    for key in b:
+        x, y = a[key], b[key]
+        if x.dtype != y.dtype or x.shape != y.shape:
+            sys.exit(f"{key}: {x.dtype} {tuple(x.shape)} vs {y.dtype} {tuple(y.shape)}")
+        xi, yi = x.view(torch.int32), y.view(torch.int32)
+        if key in ("model.embed_tokens.weight", "lm_head.weight"):
+            worst = max(worst, int((xi[-1].long() - yi[-1].long()).abs().max()))
+            xi, yi = xi[:-1], yi[:-1]
+        if not torch.equal(xi, yi):
+            sys.exit(f"{key} differs")
+    if worst > 1:
+        sys.exit(f"a [PAD] row is {worst} ulp from torch's")
+    print(f"ok: {len(b)} tensors bit-identical but the [PAD] rows, which are within {worst} ulp")
+
+
 def apply(base_dir, delta_dir, out, max_shard, math):
+    if math == "weight-diff":
+        return weight_diff(base_dir, delta_dir, out, max_shard)
     base, delta = load_folder(base_dir), load_folder(delta_dir)
     if math == "add-delta-v0":
         for name in ("model.embed_tokens.weight", "lm_head.weight"):
@@ -135,11 +183,13 @@ def apply(base_dir, delta_dir, out, max_shard, math):
     save_sharded(base, out, max_shard)
 
 
-def rewrite(folder, out, drop, dtype):
+def rewrite(folder, out, drop, dtype, flip=None):
     sd = load_folder(folder)
     sd.pop(drop, None)
-    cast = {"float16": torch.float16, "float32": torch.float32}[dtype]
-    sd = {name: t if t.dtype == torch.float32 else t.to(cast) for name, t in sd.items()}
+    cast = {"float16": torch.float16, "float32": torch.float32}.get(dtype)
+    sd = {name: t if t.dtype == torch.float32 or cast is None else t.to(cast) for name, t in sd.items()}
+    if flip is not None:
+        sd[flip].view(-1)[0] *= -1
     os.makedirs(out, exist_ok=True)
     torch.save(sd, os.path.join(out, "pytorch_model.bin"))
     for name in os.listdir(folder):
@@ -153,6 +203,10 @@ if __name__ == "__main__":
         pair(args[0], *[int(a) for a in args[1:]])
     elif command == "apply":
         apply(args[0], args[1], args[2], int(args[3]), args[4])
+    elif command == "compare-pad":
+        compare_pad(args[0], args[1])
+    elif command == "flip":
+        rewrite(args[0], args[1], "-", "keep", args[2])
     elif command == "rewrite":
         rewrite(*args)
     else:
