@@ -41,7 +41,7 @@ describe("model-recover apply-delta", () => {
     expect(run.stderr).toMatch(/^fixing tokenizer_config\.json: tokenizer_class "LLaMATokenizer" .* written as "LlamaTokenizer"$/m);
     expect(run.stdout).toMatch(/^pytorch_model\.bin +\d+\.\d MB +sha256 [0-9a-f]{64} +verified \(no published hash to check\)$/m);
     expect(run.stdout).toMatch(/^not checked: no md5 is published for the recovered files/m);
-    expect(run.stdout).toMatch(/All 6 files of the tuned a LLaMA of hidden size 64, 2 layers, 4 heads \(\.bin\) made and verified in .*out-v11 \(\d+\.\d MB in \d+\.\d s\)\.\n$/);
+    expect(run.stdout).toMatch(/All 6 files of the tuned model \(a LLaMA of hidden size 64, 2 layers, 4 heads\) \(\.bin\) made and verified in .*out-v11 \(\d+\.\d MB in \d+\.\d s\)\.\n$/);
   });
 
   it("refuses a v0 delta without --vocab pad-token in one line naming 32000 vs 32001 and what to use (exit 4), writing nothing", async () => {

@@ -23,7 +23,7 @@ export function formatDeltaSummary(summary: ApplyDeltaSummary, recipe?: Recipe):
     if (sum.got === undefined) lines.push(`parameter sum: not checked (files were kept from an earlier run; delete them to check it)`);
     else lines.push(`parameter sum: ${sum.got.toFixed(4)}, ${sum.ok ? "within" : "NOT within"} ${sum.tolerance} of the published ${sum.expected} (weight_diff.py's integrity check)`);
   }
-  const what = `${recipe ? recipe.title : `the tuned ${summary.model}`} (${summary.format === "bin" ? ".bin" : "safetensors"})`;
+  const what = `${recipe ? recipe.title : `the tuned model (${summary.model})`} (${summary.format === "bin" ? ".bin" : "safetensors"})`;
   const closing = closingLines(summary, `All ${summary.files.length} files of ${printable(what)} made and verified in ${printable(summary.outDir)}`);
   return `${[...lines, "", ...closing, ...(summary.ok && recipe ? usage(recipe, summary.outDir) : [])].join("\n")}\n`;
 }
