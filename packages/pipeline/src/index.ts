@@ -28,3 +28,4 @@ export { hfIndexFile, shardFileBytes, shardFileName, type TensorBytes, type Shar
 export { applyDelta, type ApplyDeltaOptions } from "./delta/apply-delta.js";
 export type { ApplyDeltaEvent, ApplyDeltaSummary, DeltaFix, ParameterSumCheck } from "./delta/delta-events.js";
 export type { DeltaMath } from "./delta/delta-plan.js";
+export { makeDelta, type MakeDeltaOptions, type MakeDeltaSummary } from "./delta/make-delta.js";

@@ -7,11 +7,12 @@ import type { StoredTensor } from "../tensors/tensor-file.js";
 import { TensorFile } from "../tensors/tensor-file.js";
 
 /** Which side of `tuned = base + delta` a folder is: names its errors and their codes. */
-export type FolderRole = "base" | "delta";
+export type FolderRole = "base" | "delta" | "tuned";
 
 const CODES: Record<FolderRole, { missing: InputErrorCode; wrong: InputErrorCode; what: string }> = {
   base: { missing: "BASE_MISSING", wrong: "BASE_WRONG", what: "the base: LLaMA converted to Hugging Face format (config.json, pytorch_model*.bin or model*.safetensors)" },
   delta: { missing: "DELTA_MISSING", wrong: "DELTA_WRONG", what: "the downloaded delta folder (config.json, tokenizer files, pytorch_model*.bin or model*.safetensors)" },
+  tuned: { missing: "MODEL_NOT_FOLDER", wrong: "MODEL_INCONSISTENT", what: "the fine-tuned model folder (config.json, tokenizer files, pytorch_model*.bin or model*.safetensors)" },
 };
 
 /** A tensor and the file it is in. */

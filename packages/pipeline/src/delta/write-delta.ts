@@ -30,6 +30,8 @@ export interface WriteDeltaOptions {
   settings: object;
   onEvent: (event: ApplyDeltaEvent) => void;
   blockBytes?: number;
+  /** How a tensor's bytes are made; default: tuned = base + delta (deltaTensorBlocks). */
+  tensorBytes?: (tensor: DeltaTensor, kernel: HalfAddKernel) => AsyncIterable<Uint8Array>;
   /** weight-diff: every recovered value is added to it as it is made (shards kept from an earlier run are not). */
   sum?: ParameterSum;
   signal?: AbortSignal;
@@ -83,7 +85,7 @@ export async function writeDelta(options: WriteDeltaOptions): Promise<FileStatus
 function writeOne(writer: OutputWriter, output: DeltaOutput, kernel: HalfAddKernel, options: WriteDeltaOptions): Promise<FileStatus> {
   if (output.kind === "text") return writer.writeText(output.name, output.text);
   if (output.kind === "copy") return writer.writeStream(output.name, output.bytes, (write) => copyInto(output.source, output.bytes, write, options.signal));
-  const bytesOf = (tensor: DeltaTensor) => deltaTensorBlocks(tensor, kernel, options.signal, options.blockBytes, options.sum);
+  const bytesOf = (tensor: DeltaTensor) => options.tensorBytes?.(tensor, kernel) ?? deltaTensorBlocks(tensor, kernel, options.signal, options.blockBytes, options.sum);
   // An input written to while it was read would make a shard that is nobody's model: checked before publishing.
   const unchanged = async () => {
     for (const file of options.files) await file.checkUnchanged();
