@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -126,5 +126,22 @@ describe("weight_diff.py's math (Alpaca, WizardLM) from the command line", () =>
     const bad = await modelRecover(["recover", recipe, "--base", join(dir, "v0", "base"), "--enc", join(dir, "v0", "diff-flipped"), "--out", join(dir, "out-alpaca-bad")]);
     expect(bad.code).toBe(5);
     expect(bad.stderr.trim().split("\n").at(-1)).toMatch(/^model-recover: .*out-alpaca-bad: the recovered parameters sum to -?[\d.]+, not -?[\d.]+ \(within 0\.01\) as https:\/\/example\.org\/tiny-alpaca says: weight_diff\.py's integrity check failed; check the base .* and the diff download, then run again$/);
+  });
+});
+
+describe("model-recover pack --format add-delta", () => {
+  it("publishes tuned − base with its recipe, and recover <that recipe> gives the tuned model back byte for byte", async () => {
+    const tuned = join(dir, "v11", "reference");
+    for (const name of ["config.json", "special_tokens_map.json", "tokenizer.model", "tokenizer_config.json"]) await copyFile(join(dir, "v11", "delta", name), join(tuned, name));
+    const release = join(dir, "packed");
+    const pack = await modelRecover(["pack", "--format", "add-delta", "--model", tuned, "--base", join(dir, "v11", "base"), "--out", release, "--name", "tiny-tuned", "--prompt", "USER: {input} ASSISTANT:"]);
+    expect(pack.stderr).not.toMatch(/unexpected error/);
+    expect(pack.code).toBe(0);
+    expect(pack.stdout).toMatch(/^packed 5 files of tiny-tuned as an additive delta; round trip \(base \+ delta as FastChat's apply_delta adds\): all \d+ values come back exactly/m);
+    const out = join(dir, "unpacked");
+    const recover = await modelRecover(["recover", join(release, "tiny-tuned.recipe.json"), "--base", join(dir, "v11", "base"), "--enc", release, "--out", out]);
+    expect(recover.code).toBe(0);
+    expect(await sha256(join(out, "pytorch_model.bin"))).toBe(await sha256(join(tuned, "pytorch_model.bin")));
+    expect(recover.stdout).toContain('Prompt format it was trained with:\n  "USER: {input} ASSISTANT:"');
   });
 });

@@ -29,3 +29,4 @@ export { applyDelta, type ApplyDeltaOptions } from "./delta/apply-delta.js";
 export type { ApplyDeltaEvent, ApplyDeltaSummary, DeltaFix, ParameterSumCheck } from "./delta/delta-events.js";
 export type { DeltaMath } from "./delta/delta-plan.js";
 export { makeDelta, type MakeDeltaOptions, type MakeDeltaSummary } from "./delta/make-delta.js";
+export { packDelta, type PackDeltaOptions } from "./delta/pack-delta.js";
