@@ -125,6 +125,7 @@ describe("the known traps, each refused before any weight is read or anything wr
     await pythonOk(SCRIPTS.deltaReference, ["rewrite", join(v11, "delta"), join(v11, "delta-f32"), "-", "float32"]);
     await pythonOk(SCRIPTS.deltaReference, ["rewrite", join(v11, "delta"), join(v11, "delta-short"), "model.layers.1.mlp.up_proj.weight", "float16"]);
     await pythonOk(SCRIPTS.deltaReference, ["rewrite", join(v11, "base"), join(v11, "base-f32"), "-", "float32"]);
+    await pythonOk(SCRIPTS.deltaReference, ["strided", join(v11, "delta"), join(v11, "delta-strided"), "model.layers.0.mlp.up_proj.weight"]);
   }, 120_000);
 
   const refused = async (options: Omit<ApplyDeltaOptions, "outDir" | "maxShardBytes" | "blockBytes">, code: string, message: RegExp) => {
@@ -156,6 +157,10 @@ describe("the known traps, each refused before any weight is read or anything wr
   it("a base in float32, and a base whose shapes its config.json does not imply", async () => {
     await refused({ base: join(v11, "base-f32"), delta: join(v11, "delta"), math: "add-delta" }, "BASE_WRONG", /is F32, expected F16: the base of a FastChat delta is float16/);
     await refused({ base: join(v11, "delta-short"), delta: join(v11, "delta"), math: "add-delta" }, "BASE_WRONG", /has no tensor model\.layers\.1\.mlp\.up_proj\.weight, which config\.json \(a LLaMA of hidden size 64, 2 layers, 4 heads\) implies/);
+  });
+
+  it("a delta tensor saved as a strided view", async () => {
+    await refused({ base: join(v11, "base"), delta: join(v11, "delta-strided"), math: "add-delta" }, "TENSOR_NOT_CONTIGUOUS", /pytorch_model\.bin: model\.layers\.0\.mlp\.up_proj\.weight is a strided view \(shape \[256, 64\], stride \[1, 256\]\)/);
   });
 
   it("a base that is no model folder", async () => {

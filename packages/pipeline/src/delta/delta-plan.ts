@@ -72,6 +72,7 @@ export function planDelta(base: WeightFolder, delta: WeightFolder, math: DeltaMa
     checkDtype(inDelta, name, "delta", delta.dir, math);
     tensors.push({ name, dtype: float32 ? "F32" : (tensor.dtype as "F16" | "F32"), shape, base: located, delta: inDelta, padRows: pad, float32 });
   }
+  for (const { base: b, delta: d } of tensors) for (const located of d ? [b, d] : [b]) refuseStrided(located);
   for (const [name, located] of delta.tensors) {
     if (!base.tensors.has(name) && !isInvFreq(name)) throw new InputError("DELTA_WRONG", `${located.file.path}: holds ${name}, which the base has not; this delta is not of ${describe(dims)} (or the base is not LLaMA converted to Hugging Face format)`);
   }
@@ -138,6 +139,12 @@ function checkDtype({ file, tensor }: LocatedTensor, name: string, role: "base" 
   const code = role === "base" ? "BASE_WRONG" : "DELTA_WRONG";
   const why = math === "weight-diff" ? "the diff of weight_diff.py is float32 (the math is float32)" : `the ${role} of a FastChat delta is float16 (the math is float16)`;
   throw new InputError(code, `${file.path}: ${name} is ${tensor.dtype}, expected ${want}: ${why}; ${role === "delta" ? `${dir} is not the published delta (a ${tensor.dtype} copy would round differently)` : "convert LLaMA with model-recover convert-llama, which writes float16"}`);
+}
+
+/** Rows are read by pread from where the tensor starts: a strided view has no such place. */
+function refuseStrided({ file, tensor }: LocatedTensor): void {
+  if (tensor.offset !== undefined) return;
+  throw new InputError("TENSOR_NOT_CONTIGUOUS", `${file.path}: ${tensor.name} is a strided view (shape [${tensor.shape.join(", ")}], stride [${tensor.stride?.join(", ")}]); save the checkpoint again with .contiguous() tensors, as save_pretrained does`);
 }
 
 function describe(dims: LlamaDimensions): string {

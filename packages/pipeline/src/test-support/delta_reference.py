@@ -21,6 +21,8 @@
       lm_head, which may differ in the last bit (torch's mean sums in an order it does not specify)
   delta_reference.py rewrite <folder> <out> <tensor to drop or -> <float16|float32>
       the folder's weights as one pytorch_model.bin, a tensor dropped, cast to a dtype; other files copied
+  delta_reference.py strided <folder> <out> <tensor>
+      as rewrite, with the tensor saved as a strided view of the same shape (t().contiguous().t())
   delta_reference.py flip <folder> <out> <tensor>
       as rewrite (same dtypes), with the tensor's first element flipped in sign (its value times -1)
 """
@@ -183,13 +185,15 @@ def apply(base_dir, delta_dir, out, max_shard, math):
     save_sharded(base, out, max_shard)
 
 
-def rewrite(folder, out, drop, dtype, flip=None):
+def rewrite(folder, out, drop, dtype, flip=None, strided=None):
     sd = load_folder(folder)
     sd.pop(drop, None)
     cast = {"float16": torch.float16, "float32": torch.float32}.get(dtype)
     sd = {name: t if t.dtype == torch.float32 or cast is None else t.to(cast) for name, t in sd.items()}
     if flip is not None:
         sd[flip].view(-1)[0] *= -1
+    if strided is not None:
+        sd[strided] = sd[strided].t().contiguous().t()
     os.makedirs(out, exist_ok=True)
     torch.save(sd, os.path.join(out, "pytorch_model.bin"))
     for name in os.listdir(folder):
@@ -205,6 +209,8 @@ if __name__ == "__main__":
         apply(args[0], args[1], args[2], int(args[3]), args[4])
     elif command == "compare-pad":
         compare_pad(args[0], args[1])
+    elif command == "strided":
+        rewrite(args[0], args[1], "-", "keep", None, args[2])
     elif command == "flip":
         rewrite(args[0], args[1], "-", "keep", args[2])
     elif command == "rewrite":
