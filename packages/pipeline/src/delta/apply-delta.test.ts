@@ -107,6 +107,33 @@ describe("inputs in other forms, a second run", () => {
     expect(events.filter((e) => e.type === "file-started")).toEqual([]);
   });
 
+  it("continues an interrupted run with the next file, keeping those already published", async () => {
+    const stop = new AbortController();
+    const outDir = join(root, "stopped");
+    const interrupted = applyDelta({
+      base: join(root, "base"),
+      delta: join(root, "delta"),
+      outDir,
+      math: "add-delta",
+      maxShardBytes: OUT_SHARD_BYTES,
+      blockBytes: BLOCK_BYTES,
+      signal: stop.signal,
+      onEvent: (event) => {
+        if (event.type === "file-verified") stop.abort();
+      },
+    });
+    await expect(interrupted).rejects.toMatchObject({ code: "INTERRUPTED" });
+    expect(await visible(outDir)).toEqual(["pytorch_model-00001-of-00002.bin"]);
+    const summary = await apply({ base: join(root, "base"), delta: join(root, "delta"), outDir, math: "add-delta" });
+    expect(summary.files.map((f) => f.status === "verified" && f.reused).slice(0, 2)).toEqual([true, false]);
+    for (const name of await visible(join(root, "out"))) expect(await sha256(join(outDir, name)), name).toBe(await sha256(join(root, "out", name)));
+  });
+
+  it("refuses an output folder inside the delta folder before writing anything", async () => {
+    await expect(apply({ base: join(root, "base"), delta: join(root, "delta"), outDir: join(root, "delta", "tuned"), math: "add-delta" })).rejects.toMatchObject({ code: "OUT_OVERLAPS" });
+    expect(await readdir(join(root, "delta", "tuned")).catch(() => "absent")).toBe("absent");
+  });
+
   it("says that no md5 is published to check the tuned files against, and what it fixed", async () => {
     const summary = await apply({ base: join(root, "base"), delta: join(root, "delta"), outDir: join(root, "out"), math: "add-delta" });
     expect(summary.unchecked).toEqual(["no md5 is published for the recovered files: each is as the math makes it from these inputs, not checked against a card"]);
