@@ -83,7 +83,7 @@ describe("model-recover recover <delta recipe>", () => {
 
   it("runs a delta recipe: --base the HF folder, --enc the delta, the recipe's prompt format in the summary", async () => {
     const recipe = join(dir, "tiny-vicuna.json");
-    const files = ["pytorch_model.bin", "config.json", "tokenizer.model"].map((name) => ({ name, md5: null }));
+    const files = ["pytorch_model.bin", "config.json", "tokenizer.model", "added_tokens.json"].map((name) => ({ name, md5: null }));
     await writeFile(recipe, JSON.stringify({ name: "tiny-vicuna", title: "A tiny Vicuna-shaped delta", pipeline: "add-delta-v0", card: "https://example.org/tiny-vicuna", base: { title: "a tiny LLaMA in HF format", files: [] }, files, prompt: "### Human: {input}\n### Assistant:" }));
     const out = join(dir, "out-recipe");
     const run = await modelRecover(["recover", recipe, "--base", join(dir, "v0", "base"), "--enc", join(dir, "v0", "delta"), "--out", out]);
@@ -91,6 +91,7 @@ describe("model-recover recover <delta recipe>", () => {
     expect(run.code).toBe(0);
     expect(await sha256(join(out, "pytorch_model.bin"))).toBe(await sha256(join(dir, "v0", "reference", "pytorch_model.bin")));
     expect(run.stdout).toMatch(/All 6 files of A tiny Vicuna-shaped delta \(\.bin\) made and verified in/);
+    expect(run.stdout).toMatch(/^not checked: added_tokens\.json: the recipe lists it, but it was not made \(the delta folder has no such file/m);
     expect(run.stdout).toContain('Prompt format it was trained with (https://example.org/tiny-vicuna):\n  "### Human: {input}\\n### Assistant:"');
   });
 

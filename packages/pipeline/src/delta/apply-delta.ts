@@ -78,7 +78,9 @@ export async function applyDelta(options: ApplyDeltaOptions): Promise<ApplyDelta
     const ok = files.every((f) => f.status === "verified") && sumCheck?.ok !== false;
     const folderProblems = ok ? (await checkHfFolder(options.outDir)).problems.map(describeProblem) : [];
     const checked = published.size > 0 && [...published.values()].some((md5) => md5 !== null);
-    const unchecked = checked ? [] : [`no md5 is published for ${options.recipe ? `${options.recipe.recipe.name}'s` : "the"} recovered files: each is as the math makes it from these inputs, not checked against a card`];
+    const made = new Set(outputs.map((o) => o.name));
+    const notMade = (options.recipe?.recipe.files ?? []).filter((f) => !made.has(f.name)).map((f) => `${f.name}: the recipe lists it, but it was not made (the delta folder has no such file, or the shards split otherwise)`);
+    const unchecked = [...(checked ? [] : [`no md5 is published for ${options.recipe ? `${options.recipe.recipe.name}'s` : "the"} recovered files: each is as the math makes it from these inputs, not checked against a card`]), ...notMade];
     return {
       recipe: options.recipe?.recipe.name ?? options.math,
       outDir: options.outDir,
