@@ -4,6 +4,8 @@
 // Each row is the median of --runs runs, interleaved, so a noisy moment of the machine hits all rows.
 // pnpm bench --convert [--layers 1,4] [--runs 3] [--json] [--dir <scratch>]: convert-llama instead,
 // against cat of the originals, at two model sizes (bench/bench-convert.ts).
+// pnpm bench --delta [--layers 1,3] [--runs 3] [--json] [--dir <scratch>]: apply-delta, against cat of
+// base + delta, at two model sizes (bench/bench-delta.ts).
 import { execFileSync } from "node:child_process";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
@@ -11,6 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { benchConversion, convertTable } from "./bench/bench-convert.js";
+import { benchDelta, deltaTable } from "./bench/bench-delta.js";
 import { benchRelease } from "./bench/bench-release.js";
 import { serveBenchRelease } from "./bench/bench-from-hub.js";
 import { measure, median, type Measured } from "./bench/measure.js";
@@ -24,10 +27,12 @@ const { values } = parseArgs({
     dir: { type: "string" },
     "python-slice": { type: "string", default: "64MB" },
     convert: { type: "boolean", default: false },
-    layers: { type: "string", default: "1,4" },
+    layers: { type: "string" },
+    delta: { type: "boolean", default: false },
   },
 });
 if (values.convert) await convertBench();
+if (values.delta) await deltaBench();
 const totalBytes = parseSize(values.size!);
 const runs = Number(values.runs);
 const dir = values.dir ?? join(tmpdir(), `model-recover-bench-${values.size}`);
@@ -135,12 +140,23 @@ await writeFile(join(dir, "last-run.json"), JSON.stringify(result, null, 2));
 
 /** pnpm bench --convert: its own rows and table, then the end of the run (the recovery bench is not run). */
 async function convertBench(): Promise<never> {
-  const layers = values.layers!.split(",").map(Number) as [number, number];
+  const layers = (values.layers ?? "1,4").split(",").map(Number) as [number, number];
   const dir = values.dir ?? join(tmpdir(), "model-recover-bench-convert");
   execFileSync("pnpm", ["build"], { cwd: root, stdio: "ignore" });
   const converted = await benchConversion({ root, dir, runs: Number(values.runs), layers });
   await writeFile(join(dir, "last-run.json"), JSON.stringify(converted, null, 2));
   process.stdout.write(values.json ? `${JSON.stringify(converted, null, 2)}\n` : `${convertTable(converted)}\n`);
+  process.exit(0);
+}
+
+/** pnpm bench --delta: its own rows and table, then the end of the run. */
+async function deltaBench(): Promise<never> {
+  const layers = (values.layers ?? "1,3").split(",").map(Number) as [number, number];
+  const dir = values.dir ?? join(tmpdir(), "model-recover-bench-delta");
+  execFileSync("pnpm", ["build"], { cwd: root, stdio: "ignore" });
+  const applied = await benchDelta({ root, dir, runs: Number(values.runs), layers });
+  await writeFile(join(dir, "last-run.json"), JSON.stringify(applied, null, 2));
+  process.stdout.write(values.json ? `${JSON.stringify(applied, null, 2)}\n` : `${deltaTable(applied)}\n`);
   process.exit(0);
 }
 

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type AnyLoadedRecipe, isTensorRecipe } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, isDeltaPipeline, isTensorRecipe } from "@model-recover/pipeline";
 
 /** Where the weights runner keeps things (repository variables, see .github/workflows/recover.yml). */
 export interface RealRoots {
@@ -14,14 +14,15 @@ export interface RealRoots {
 
 /**
  * The `pnpm recover` arguments of a real recovery. A release reads its base checkpoint and its
- * downloaded folder; a conversion reads the original download alone; a recipe built on another
+ * downloaded folder; a conversion reads the original download alone; a delta reads its base and its downloaded delta folder; a recipe built on another
  * recipe reads that recipe's output where an earlier job kept it (`recovered`), or else the
  * original download its chain starts from, which it converts into the content store itself.
  */
 export function realRecoverArgs(loaded: AnyLoadedRecipe, roots: RealRoots): string[] {
   const name = loaded.recipe.name;
   const args = ["recover", name, "--base", baseOf(loaded, roots)];
-  if (!isTensorRecipe(loaded)) args.push("--enc", join(roots.releases, name));
+  // A release and a delta have a downloaded folder; a conversion has none.
+  if (!isTensorRecipe(loaded) || isDeltaPipeline(loaded.pipeline)) args.push("--enc", join(roots.releases, name));
   return [...args, "--out", join(roots.recovered ?? roots.temp, name)];
 }
 

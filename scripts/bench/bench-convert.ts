@@ -73,7 +73,7 @@ export function convertTable(result: Awaited<ReturnType<typeof benchConversion>>
 }
 
 /** A fast wrong answer must not pass: the files on disk must have the sha256s the summary printed. */
-async function checkOutputs(summary: string, out: string, dir: string): Promise<Measured> {
+export async function checkOutputs(summary: string, out: string, dir: string): Promise<Measured> {
   const sums = [...summary.matchAll(/^(\S+) +[\d.]+ [kMGT]?B +sha256 ([0-9a-f]{64}) +verified/gm)].map(([, name, sha256]) => `${sha256}  ${name}\n`);
   if (sums.length === 0) throw new Error(`no sha256 in the conversion's summary:\n${summary}`);
   await writeFile(join(dir, "outputs.sha256"), sums.join(""));

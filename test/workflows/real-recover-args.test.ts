@@ -20,6 +20,12 @@ describe("scripts/real-recover-args.ts: what the recover workflow's real jobs ru
     expect(realRecoverArgs(oasst, { ...roots, recovered: "/w/recovered" })).toEqual(["recover", "oasst-sft-6-llama-30b", "--base", "/w/recovered/llama-30b-hf", "--enc", "/w/releases/oasst-sft-6-llama-30b", "--out", "/w/recovered/oasst-sft-6-llama-30b"]);
   });
 
+  it("a delta built on a conversion: the originals (or the conversion's output) as --base, the downloaded delta as --enc", async () => {
+    const vicuna = await loadRecipe("vicuna-13b-v1.1");
+    expect(realRecoverArgs(vicuna, roots)).toEqual(["recover", "vicuna-13b-v1.1", "--base", "/w/llama/13B", "--enc", "/w/releases/vicuna-13b-v1.1", "--out", "/t/recovered/vicuna-13b-v1.1"]);
+    expect(realRecoverArgs(vicuna, { ...roots, recovered: "/w/recovered" })).toEqual(["recover", "vicuna-13b-v1.1", "--base", "/w/recovered/llama-13b-hf", "--enc", "/w/releases/vicuna-13b-v1.1", "--out", "/w/recovered/vicuna-13b-v1.1"]);
+  });
+
   it("prints one argument a line for the workflow's mapfile, and refuses to run without the repository variables", async () => {
     const run = await runScript("real-recover-args.ts", ["llama-7b-hf"], { env: { LLAMA_ROOT: "/w/llama", RELEASES_ROOT: "/w/releases", RUNNER_TEMP: "/t" } });
     expect(run.code).toBe(0);

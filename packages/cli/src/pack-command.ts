@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { displayPath, packRelease, printable } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { ExitCode } from "./exit-codes.js";
+import { packDeltaCommand } from "./pack-delta-command.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
 
 export const packSpec: CommandSpec = {
@@ -12,7 +13,7 @@ export const packSpec: CommandSpec = {
     base: { type: "string", value: "<file|folder>", required: true, description: "the base to key with: a checkpoint (LLaMA-7B consolidated.00.pth), or a converted folder for xor-codec" },
     out: { type: "string", value: "<folder>", required: true, description: "where the release goes; it must not overlap --model or --base" },
     name: { type: "string", value: "<name>", required: true, description: "the recipe name (lowercase letters, digits, . _ -, like my-finetune-7b)" },
-    format: { type: "string", value: "<pipeline>", default: "xor-enc", description: "xor-enc (BELLE's .enc files), xor-codec or xor-codec-gzip (OpenAssistant; --base is a converted folder), xor-prefix (OpenBuddy)" },
+    format: { type: "string", value: "<pipeline>", default: "xor-enc", description: "xor-enc (BELLE's .enc files), xor-codec or xor-codec-gzip (OpenAssistant; --base is a converted folder), xor-prefix (OpenBuddy), add-delta (FastChat's delta: tuned − base; --base is LLaMA in Hugging Face format)" },
     clear: { type: "string", value: "<file>", multiple: true, description: "a file that travels unencrypted, e.g. README.md (repeatable)" },
     recipe: { type: "string", value: "<path>", description: "where the recipe JSON goes (default: <out>/<name>.recipe.json)" },
     title: { type: "string", value: "<text>", description: "the release's title in the recipe (default: the name)" },
@@ -33,6 +34,7 @@ export async function packCommand(argv: string[], context: CommandContext): Prom
   }
   const values = parsed as { model: string; base: string; out: string; name: string; format: string; clear?: string[]; recipe?: string; title?: string; card?: string; "base-title"?: string; prompt?: string };
   const at = (path: string) => resolve(context.cwd, path);
+  if (values.format === "add-delta") return packDeltaCommand(values, at, context);
   const result = await packRelease({
     modelDir: at(values.model),
     basePath: at(values.base),

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
-import { InputError, type InputErrorCode, isTensorRecipe, type LoadedRecipe, type LoadedTensorRecipe, loadRecipe, printable, recover, type RecoverSummary, UsageError, VerificationError, type VerifyMode } from "@model-recover/pipeline";
+import { InputError, type InputErrorCode, isDeltaPipeline, isTensorRecipe, type LoadedRecipe, type LoadedTensorRecipe, loadRecipe, printable, recover, type RecoverSummary, UsageError, VerificationError, type VerifyMode } from "@model-recover/pipeline";
 import type { CommandContext, RecoverHooks } from "./context.js";
 import { chainedBase } from "./chain-base.js";
+import { recoverDeltaRecipe } from "./apply-delta-command.js";
 import { runConversion } from "./convert-llama-command.js";
 import { ExitCode, exitCodesHelp } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
@@ -48,7 +49,11 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   if (loaded.baseRecipe) flags.base = await chainedBase(loaded, flags, context);
   // The engine is the pipeline's: a conversion recipe runs the tensor engine, any other the XOR engine.
   if (isTensorRecipe(loaded)) {
-    if (flags["from-hub"]) throw new UsageError(`--from-hub: ${printable(loaded.recipe.name)} converts Meta's originals from --base; there is no release to stream`);
+    if (flags["from-hub"]) throw new UsageError(`--from-hub: ${printable(loaded.recipe.name)} is a tensor recipe (a conversion or an additive delta); --from-hub streams XOR releases: give the delta folder with --enc`);
+    if (isDeltaPipeline(loaded.pipeline) && !flags.keepBin) {
+      await recoverDeltaRecipe({ ...loaded, pipeline: loaded.pipeline }, flags, context);
+      return ExitCode.ok;
+    }
     if (flags.keepBin) throw new UsageError(`--keep-bin: ${printable(loaded.recipe.name)} is a conversion; it writes either .bin (--to bin) or safetensors (--to safetensors)`);
     await convertRecipe(loaded, flags, context);
     return ExitCode.ok;

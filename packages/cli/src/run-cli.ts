@@ -9,6 +9,7 @@ import { recipeCommand, recipeSpec } from "./recipe-command.js";
 import { recoverCommand, recoverSpec } from "./recover-command.js";
 import { downloadCommand, downloadSpec } from "./download-command.js";
 import { convertLlamaCommand, convertLlamaSpec } from "./convert-llama-command.js";
+import { applyDeltaCommand, applyDeltaSpec } from "./apply-delta-command.js";
 import { ExitCode, UsageError, exitCodeFor, exitCodesHelp, isInputProblem, isParseArgsError } from "./exit-codes.js";
 import type { CommandContext } from "./context.js";
 import { printable, RecoverError } from "@model-recover/pipeline";
@@ -29,6 +30,7 @@ const commands: Record<string, Command> = {
   inspect: { spec: inspectSpec, line: "list a .bin or .safetensors file's tensors; check a model folder's shards and index", run: inspectCommand },
   convert: { spec: convertSpec, line: "a recovered folder's .bin shards to safetensors, as HF's convert.py writes them", run: convertCommand },
   "convert-llama": { spec: convertLlamaSpec, line: "convert Meta's original LLaMA into the Hugging Face folder of 2023, byte for byte", run: convertLlamaCommand },
+  "apply-delta": { spec: applyDeltaSpec, line: "add a published additive delta (Vicuna, StableVicuna) back to LLaMA in Hugging Face format, tensor-exact", run: applyDeltaCommand },
   download: { spec: downloadSpec, line: "download a release from the Hugging Face Hub, verified and resumable", run: downloadCommand },
 };
 

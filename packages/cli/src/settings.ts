@@ -1,7 +1,7 @@
 import { InputFileError, readSmallFile } from "@model-recover/safe-fs";
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "./exit-codes.js";
-import { type AnyLoadedRecipe, isTensorRecipe, printable } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, isDeltaPipeline, isTensorRecipe, printable } from "@model-recover/pipeline";
 
 export interface PathSettings {
   enc: string;
@@ -33,21 +33,22 @@ export async function resolvePaths(loaded: AnyLoadedRecipe, flags: Partial3, opt
   ];
   const chosen: Partial3 = {};
   const sources = {} as Record<keyof PathSettings, string>;
-  const conversion = isTensorRecipe(loaded);
+  // A delta recipe reads a release folder too (--enc: the downloaded delta) besides its base.
+  const conversion = isTensorRecipe(loaded) && !isDeltaPipeline(loaded.pipeline);
   if (conversion && flags.enc) throw new UsageError(`--enc: ${recipe.name} is a conversion, not a release; it reads the original download given with --base`);
   for (const key of KEYS) {
     // --from-hub streams the release: no folder to find.
     if ((conversion || options.fromHub) && key === "enc") continue;
     const layer = layers.find(([, values]) => values[key]);
-    if (!layer) throw new UsageError(missingMessage(key, recipe.name, conversion));
+    if (!layer) throw new UsageError(missingMessage(key, recipe.name, conversion, isTensorRecipe(loaded) && !conversion));
     chosen[key] = resolve(layer[0] === config.file ? config.dir : cwd, layer[1][key]!);
     sources[key] = layer[0];
   }
   return { ...(chosen as PathSettings), enc: chosen.enc ?? "", sources };
 }
 
-function missingMessage(key: "enc" | "base" | "out", recipe: string, conversion: boolean): string {
-  const what = key === "enc" ? "the downloaded *-enc folder" : conversion ? "the folder of the original LLaMA download" : "the base checkpoint (consolidated.00.pth)";
+function missingMessage(key: "enc" | "base" | "out", recipe: string, conversion: boolean, delta: boolean): string {
+  const what = delta ? (key === "enc" ? "the downloaded delta folder" : "LLaMA in Hugging Face format, convert-llama's output") : key === "enc" ? "the downloaded *-enc folder" : conversion ? "the folder of the original LLaMA download" : "the base checkpoint (consolidated.00.pth)";
   return `no --${key} given for ${recipe}: pass --${key} <${what}>, set MODEL_RECOVER_${key.toUpperCase()}, or put "${key}" in ${CONFIG_FILE}`;
 }
 

@@ -65,7 +65,10 @@ export type InputErrorCode =
   | "ORIGINALS_MISSING"
   | "ORIGINALS_WRONG"
   /** A download from the Hub failed or did not match the Hub's size or sha256: the transfer, not the release, is at fault. */
-  | "HUB_TRANSFER";
+  | "HUB_TRANSFER"
+  | "DELTA_MISSING"
+  | "DELTA_WRONG"
+  | "DELTA_VOCAB";
 
 /** Something the user supplied (the release folder, the base checkpoint, the disk) is wrong. */
 export class InputError extends RecoverError {

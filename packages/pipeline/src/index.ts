@@ -2,7 +2,7 @@ export { ExitCode, InputError, InterruptedError, RecipeError, RecoverError, Usag
 export { bundledManifestsDir, displayPath, loadRecipe, recipeNames, resolveRecipe, validateRecipe, xorRecipe } from "./recipe/load-recipe.js";
 export { allBases } from "./recipe/bases.js";
 export { recipeFromFolder } from "./recipe/from-folder.js";
-export { type AnyPipelineDefinition, isTensorPipeline, loadPipeline, loadXorPipeline, pipelineNames, type PipelineDefinition, type TensorPipelineDefinition } from "./recipe/pipelines.js";
+export { type AnyPipelineDefinition, isDeltaPipeline, isTensorPipeline, loadPipeline, loadXorPipeline, pipelineNames, type PipelineDefinition, type TensorPipelineDefinition } from "./recipe/pipelines.js";
 export { type AnyLoadedRecipe, isEncrypted, isRecipeBase, isTensorRecipe, type BaseCheckpoint, type RecipeBase, type ClearRecipeFile, type EncryptedRecipeFile, type LoadedRecipe, type LoadedTensorRecipe, type Recipe, type RecipeFile } from "./recipe/types.js";
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
@@ -31,3 +31,8 @@ export { OutputWriter, type OutputWriterOptions } from "./tensors/output-writer.
 export { hfIndexFile, shardFileBytes, shardFileName, type TensorBytes, type ShardFormat, writeShardFile } from "./tensors/shard-file.js";
 export { baseFromRecipe, baseRecipeInputs, type BaseFromRecipe, type BaseFromRecipeOptions, type ChainEvent } from "./chain/base-from-recipe.js";
 export { RecipeStore, VERIFIED_FILE, type EntryRecord, type EntryState } from "./cache/recipe-store.js";
+export { applyDelta, type ApplyDeltaOptions } from "./delta/apply-delta.js";
+export type { ApplyDeltaEvent, ApplyDeltaSummary, DeltaFix, ParameterSumCheck } from "./delta/delta-events.js";
+export type { DeltaMath } from "./delta/delta-plan.js";
+export { makeDelta, type MakeDeltaOptions, type MakeDeltaSummary } from "./delta/make-delta.js";
+export { packDelta, type PackDeltaOptions } from "./delta/pack-delta.js";

@@ -97,7 +97,7 @@ async function* interruptible(blocks: AsyncIterable<Uint8Array>, signal: AbortSi
 }
 
 /** A file copied as it is, read front to back through the descriptor that checked it is a regular file. */
-async function copyInto(source: string, bytes: number, write: PositionalWrite, signal: AbortSignal | undefined): Promise<void> {
+export async function copyInto(source: string, bytes: number, write: PositionalWrite, signal: AbortSignal | undefined): Promise<void> {
   const { handle } = await openRegularFile(source, "tokenizer.model");
   try {
     const buffer = new Uint8Array(Math.min(Math.max(bytes, 1), 4 << 20));

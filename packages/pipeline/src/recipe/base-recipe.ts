@@ -39,10 +39,13 @@ export async function resolveBaseRecipe(recipe: Recipe, base: RecipeBase, where:
 }
 
 /** A recipe's output as a folder base: the files it makes, with the md5s it publishes for them. */
-export function outputAsBase({ recipe }: AnyLoadedRecipe): BaseCheckpoint {
+export function outputAsBase({ recipe, base, pipeline }: AnyLoadedRecipe): BaseCheckpoint {
+  // A conversion's output is its model in Hugging Face format (7B -> 7B-hf), the size a delta checks its base against.
+  const model = pipeline.name === "convert-llama" && base.model ? `${base.model}-hf` : undefined;
   return {
     id: recipe.name,
     title: `${recipe.title}, as recipe ${recipe.name} makes it`,
+    ...(model ? { model } : {}),
     files: recipe.files.map(({ name, md5, size }) => ({ name, md5, ...(size !== undefined ? { size } : {}) })),
   };
 }

@@ -84,7 +84,7 @@ describe("recipes resolve their base and pipeline", () => {
     await writeFile(join(dir, "x.json"), JSON.stringify({ ...belle, base: "llama-99b" }));
     await expect(loadRecipe(join(dir, "x.json"))).rejects.toThrow(/\/base: "llama-99b" is not a base in manifests\/bases\//);
     await writeFile(join(dir, "y.json"), JSON.stringify({ ...belle, pipeline: "xor-magic" }));
-    await expect(loadRecipe(join(dir, "y.json"))).rejects.toThrow(/\/pipeline: "xor-magic" is not a pipeline in pipelines\/ \(known: convert-llama, xor-codec, xor-codec-gzip, xor-enc, xor-prefix\)$/);
+    await expect(loadRecipe(join(dir, "y.json"))).rejects.toThrow(/\/pipeline: "xor-magic" is not a pipeline in pipelines\/ \(known: add-delta, add-delta-v0, convert-llama, weight-diff, xor-codec, xor-codec-gzip, xor-enc, xor-prefix\)$/);
     // The data package's own package.json sits in pipelines/ but is no pipeline.
     await writeFile(join(dir, "z.json"), JSON.stringify({ ...belle, pipeline: "package" }));
     await expect(loadRecipe(join(dir, "z.json"))).rejects.toThrow(/\/pipeline: "package" is not a pipeline in pipelines\//);

@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { pipelinesDir } from "../data-dirs.js";
 import { RecipeError } from "../errors.js";
+import type { DeltaMath } from "../delta/delta-plan.js";
 import type { ShardFormat } from "../tensors/shard-file.js";
 import { schemaProblems } from "./validate.js";
 
@@ -29,14 +30,15 @@ export interface PipelineDefinition {
 /**
  * A pipeline of the tensor engine: checkpoints read tensor by tensor (row blocks, pread) and written
  * as a new Hugging Face folder. `transform` names the math; llama-original-to-hf is
- * convert_llama_weights_to_hf.py at transformers d04ec99 (spec llama-patches.md §3).
+ * convert_llama_weights_to_hf.py at transformers d04ec99 (spec llama-patches.md §3); add-delta and
+ * add-delta-v0 are FastChat's apply_delta of a published delta, weight-diff Alpaca's weight_diff.py (§4).
  */
 export interface TensorPipelineDefinition {
   engine: "tensor";
   name: string;
   title: string;
   spec: string;
-  transform: "llama-original-to-hf";
+  transform: "llama-original-to-hf" | DeltaMath;
   output: ShardFormat;
   steps: ("input-files" | "input-shapes" | "input-md5" | "room")[];
   checks: "card-md5"[];
@@ -45,6 +47,10 @@ export interface TensorPipelineDefinition {
 export type AnyPipelineDefinition = PipelineDefinition | TensorPipelineDefinition;
 
 export const isTensorPipeline = (pipeline: AnyPipelineDefinition): pipeline is TensorPipelineDefinition => pipeline.engine === "tensor";
+
+/** A pipeline that adds a published delta to a base in Hugging Face format (its inputs: --base and the delta folder). */
+export const isDeltaPipeline = (pipeline: AnyPipelineDefinition): pipeline is TensorPipelineDefinition & { transform: DeltaMath } =>
+  pipeline.engine === "tensor" && pipeline.transform !== "llama-original-to-hf";
 
 const loaded = new Map<string, Promise<AnyPipelineDefinition>>();
 

@@ -14,6 +14,8 @@ export interface Recipe {
   base: string | BaseCheckpoint | RecipeBase;
   files: RecipeFile[];
   prompt?: string;
+  /** weight_diff.py's integrity check: the sum of all recovered parameters, within tolerance (Alpaca). */
+  paramSum?: { expected: number; tolerance: number };
   load?: string[];
   bundled?: { enc: string; base: string };
 }

@@ -59,6 +59,13 @@ export class TensorFile {
   /** Rows [firstRow, firstRow + rowCount) of `name`, C order, exactly rowCount * rowBytes bytes. */
   async readRows(name: string, firstRow: number, rowCount: number): Promise<Uint8Array> {
     const tensor = this.byName.get(name);
+    // Filled to the last byte, or refused: no need to zero it first.
+    return this.readRowsInto(name, firstRow, rowCount, Buffer.allocUnsafe(rowCount * (tensor?.rowBytes ?? 0)));
+  }
+
+  /** As readRows, into the first rowCount * rowBytes bytes of `target` (memory a kernel works in). */
+  async readRowsInto(name: string, firstRow: number, rowCount: number, target: Uint8Array): Promise<Uint8Array> {
+    const tensor = this.byName.get(name);
     if (!tensor) throw new InputError("TENSOR_MISSING", `${this.path}: has no tensor ${JSON.stringify(name)}`);
     if (tensor.offset === undefined) {
       throw new InputError("TENSOR_NOT_CONTIGUOUS", `${this.path}: tensor ${JSON.stringify(name)} is a strided view (shape [${tensor.shape.join(", ")}], stride [${tensor.stride?.join(", ")}]); only contiguous tensors are read: save the checkpoint again with .contiguous() tensors`);
@@ -66,8 +73,8 @@ export class TensorFile {
     if (!(Number.isSafeInteger(firstRow) && Number.isSafeInteger(rowCount) && firstRow >= 0 && rowCount >= 0 && firstRow + rowCount <= tensor.rows)) {
       throw new RangeError(`${this.path}: rows ${firstRow}..${firstRow + rowCount - 1} of ${name}, which has ${tensor.rows}`);
     }
-    // Filled to the last byte below, or refused: no need to zero it first.
-    const bytes = Buffer.allocUnsafe(rowCount * tensor.rowBytes);
+    if (target.length < rowCount * tensor.rowBytes) throw new RangeError(`${this.path}: ${rowCount} rows of ${name} into ${target.length} bytes`);
+    const bytes = target.subarray(0, rowCount * tensor.rowBytes);
     const at = tensor.offset + firstRow * tensor.rowBytes;
     for (let filled = 0; filled < bytes.length; ) {
       const { bytesRead } = await this.handle.read(bytes, filled, bytes.length - filled, at + filled);

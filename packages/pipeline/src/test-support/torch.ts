@@ -13,6 +13,8 @@ const packageDir = (name: string) => dirname(require.resolve(`${name}/package.js
 export const SCRIPTS = {
   /** Tiny LLaMA originals, their conversion by torch, and a bit-for-bit comparison of two folders. */
   llamaReference: join(packageDir("@model-recover/llama-convert"), "src", "test-support", "llama_reference.py"),
+  /** Tiny LLaMA base/delta pairs and FastChat's apply_delta done by torch. */
+  deltaReference: fileURLToPath(new URL("./delta_reference.py", import.meta.url)),
   /** Valid and hostile torch.save checkpoints. */
   makeCheckpoints: join(packageDir("@model-recover/torch-format"), "test-support", "make_checkpoints.py"),
   /** A safetensors file checked against the format and against torch.load of its .bin. */

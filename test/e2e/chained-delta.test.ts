@@ -1,0 +1,113 @@
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { modelRecover, pnpmScript, repoRoot, system } from "../support/cli.js";
+
+// From Meta's original files to an additive-delta release in one command: `recover <delta recipe>`
+// whose base is a conversion recipe converts the originals into the content store, then adds the
+// delta against the store's folder; a second delta on the same base converts nothing. Tiny
+// LLaMA-shaped originals, fine-tunes and deltas, all made by torch 1.13.1.
+const PYTHON = "/usr/bin/python3";
+const llamaReference = join(repoRoot, "packages", "llama-convert", "src", "test-support", "llama_reference.py");
+const deltaReference = join(repoRoot, "packages", "pipeline", "src", "test-support", "delta_reference.py");
+const hash = async (kind: "md5" | "sha256", path: string) => createHash(kind).update(await readFile(path)).digest("hex");
+
+let dir: string;
+let originals: string;
+let converted: string;
+let recipes: string;
+const store = () => join(dir, "store");
+
+async function python(script: string, args: string[]): Promise<void> {
+  const run = await system(PYTHON, ["-B", script, ...args], repoRoot);
+  if (run.code !== 0) throw new Error(`${script} ${args[0]} failed (is python3-torch installed?): ${run.stderr}`);
+}
+
+/** A fine-tune of the converted model (one weight flipped by torch), published as an additive delta on tiny-hf. */
+async function deltaRelease(name: string, tensor: string): Promise<{ recipe: string; enc: string; tuned: string }> {
+  const tuned = join(dir, `${name}-model`);
+  await python(deltaReference, ["flip", converted, tuned, tensor]);
+  const enc = join(dir, `${name}-delta`);
+  const pack = await modelRecover(["pack", "--format", "add-delta", "--model", tuned, "--base", converted, "--out", enc, "--name", name]);
+  if (pack.code !== 0) throw new Error(pack.stderr);
+  const recipe = join(recipes, `${name}.json`);
+  const packed = JSON.parse(await readFile(join(enc, `${name}.recipe.json`), "utf8"));
+  await writeFile(recipe, JSON.stringify({ ...packed, base: { recipe: "tiny-hf" } }, null, 2));
+  return { recipe, enc, tuned };
+}
+
+let first: Awaited<ReturnType<typeof deltaRelease>>;
+let second: Awaited<ReturnType<typeof deltaRelease>>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mr-chain-delta-"));
+  originals = join(dir, "llama");
+  converted = join(dir, "by-hand");
+  recipes = join(dir, "recipes");
+  await mkdir(recipes);
+  await python(llamaReference, ["originals", originals, "tiny", "1", "7", "64", "4", "2"]);
+  const convert = await modelRecover(["convert-llama", join(originals, "tiny"), "--out", join(dir, "convert-out")]);
+  if (convert.code !== 0) throw new Error(convert.stderr);
+  // The converted files alone, without the conversion's state folder, as a user's model folder.
+  await mkdir(converted);
+  for (const name of (await readdir(join(dir, "convert-out"))).filter((n) => !n.startsWith("."))) await copyFile(join(dir, "convert-out", name), join(converted, name));
+  const inputs = [join(originals, "tiny", "consolidated.00.pth"), join(originals, "tiny", "params.json"), join(originals, "tokenizer.model")];
+  const outputs = (await readdir(converted)).filter((name) => !name.startsWith("."));
+  await writeFile(
+    join(recipes, "tiny-hf.json"),
+    JSON.stringify({
+      name: "tiny-hf",
+      title: "tiny LLaMA converted to Hugging Face format",
+      pipeline: "convert-llama",
+      base: { title: "tiny LLaMA as Meta would publish it", model: "tiny", files: await Promise.all(inputs.map(async (path) => ({ name: path.split("/").at(-1)!, md5: await hash("md5", path) }))) },
+      files: await Promise.all(outputs.map(async (name) => ({ name, md5: await hash("md5", join(converted, name)) }))),
+    }),
+  );
+  first = await deltaRelease("tiny-vicuna", "model.layers.0.self_attn.q_proj.weight");
+  second = await deltaRelease("tiny-vicuna-2", "model.layers.1.mlp.up_proj.weight");
+}, 240_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const recoverDelta = (release: { recipe: string; enc: string }, out: string) =>
+  modelRecover(["recover", release.recipe, "--base", originals, "--enc", release.enc, "--out", join(dir, out), "--store", store()]);
+
+describe("recover <delta recipe based on a conversion recipe> --base <the original download>", () => {
+  it("converts the originals into the store, then adds the delta: the fine-tune back byte for byte", async () => {
+    const run = await recoverDelta(first, "out-1");
+    expect(run.stderr).not.toMatch(/unexpected error/);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^tiny-hf: converting .* into the store/m);
+    expect(run.stderr).toMatch(/^tiny-hf: verified and kept in the store: /m);
+    expect(await hash("sha256", join(dir, "out-1", "pytorch_model.bin"))).toBe(await hash("sha256", join(first.tuned, "pytorch_model.bin")));
+  }, 120_000);
+
+  it("a second delta on the same base reuses the converted base: no conversion ran, the store's files untouched", async () => {
+    const [entry] = await readdir(join(store(), "recipes", "tiny-hf"));
+    const entryDir = join(store(), "recipes", "tiny-hf", entry!);
+    const identity = async () => Promise.all((await readdir(entryDir)).sort().map(async (name) => `${name}:${(await stat(join(entryDir, name), { bigint: true })).mtimeNs}`));
+    const before = await identity();
+    const run = await recoverDelta(second, "out-2");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^tiny-hf: reusing .*; no conversion$/m);
+    expect(run.stderr).not.toMatch(/converting|md5 of consolidated/);
+    expect(await identity()).toEqual(before);
+    expect(await hash("sha256", join(dir, "out-2", "pytorch_model.bin"))).toBe(await hash("sha256", join(second.tuned, "pytorch_model.bin")));
+  }, 120_000);
+
+  // turbo caches XOR recoveries only; a tensor recipe's own step runs again, its base comes from the store.
+  it("pnpm recover: the first run converts and adds, the second converts nothing and adds again", async () => {
+    const env = { TURBO_CACHE_DIR: join(dir, "turbo-cache"), MODEL_RECOVER_STORE: join(dir, "turbo-store") };
+    const args = ["recover", first.recipe, "--base", originals, "--enc", first.enc, "--out", join(dir, "turbo-out")];
+    const miss = await pnpmScript(args, { env });
+    expect(miss.code, miss.stderr).toBe(0);
+    expect(miss.stderr).toMatch(/^tiny-hf: converting .* into the store/m);
+    const again = await pnpmScript(args, { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/^tiny-hf: reusing .*; no conversion$/m);
+    expect(again.stderr).not.toMatch(/converting/);
+    expect(again.stdout).toMatch(/^All 6 files of tiny-vicuna \(\.bin\) made and verified in /m);
+    expect(await hash("sha256", join(dir, "turbo-out", "pytorch_model.bin"))).toBe(await hash("sha256", join(first.tuned, "pytorch_model.bin")));
+  }, 180_000);
+});
