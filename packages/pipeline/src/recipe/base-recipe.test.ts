@@ -61,6 +61,7 @@ describe('"base": {"recipe": …}', () => {
     expect(loaded.base).toEqual({
       id: "tiny-hf",
       title: "tiny-hf, converted, as recipe tiny-hf makes it",
+      model: "tiny-hf", // the conversion of model "tiny": the size a delta on it checks
       files: [
         { name: "config.json", md5: "1".repeat(32) },
         { name: "pytorch_model.bin", md5: null, size: 123 },
