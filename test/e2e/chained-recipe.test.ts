@@ -205,6 +205,30 @@ describe("recover <recipe based on a recipe> --base <the original download>", ()
     await expect(stat(join(originals, "store"))).rejects.toMatchObject({ code: "ENOENT" });
   }, 60_000);
 
+  it("refuses an output or a --keep-enc inside the original download, and a bad Hub flag, before converting anything", async () => {
+    const before = await snapshot(originals);
+    const cases: [string[], number, string][] = [
+      [["--enc", first.enc, "--out", join(originals, "out")], 4, `model-recover: ${join(originals, "out")}: the output folder (--out) is inside the original download (--base) ${originals}; pass an output apart from every input, so that nothing of yours is overwritten or removed`],
+      [["--from-hub", "--keep-enc", join(originals, "enc"), "--out", join(dir, "never-out")], 2, `model-recover: tiny-tuned names no Hugging Face repo ("hub" in ${first.recipe}); add one (model-recover recipe from-folder --hub <owner/name>) or download the release and pass --enc`],
+      [["--enc", first.enc, "--keep-enc", join(dir, "kept"), "--out", join(dir, "never-out")], 2, "model-recover: --keep-enc goes with --from-hub"],
+      // With a Hub repo named, --from-hub needs no --enc, and the download may not land in the originals.
+      [["--from-hub", "--keep-enc", join(originals, "enc"), "--out", join(dir, "never-out")], 4, `model-recover: ${join(originals, "enc")}: the release folder (--keep-enc) is inside the original download (--base) ${originals}; pass an output apart from every input, so that nothing of yours is overwritten or removed`],
+    ];
+    const onHub = join(dir, "on-hub");
+    await mkdir(onHub, { recursive: true });
+    await cp(join(recipes, "tiny-hf.json"), join(onHub, "tiny-hf.json"));
+    await writeFile(join(onHub, "tiny-tuned.json"), JSON.stringify({ ...JSON.parse(await readFile(first.recipe, "utf8")), hub: { repo: "owner/tiny-tuned-enc" } }));
+    for (const [index, [extra, code, message]] of cases.entries()) {
+      const fresh = join(dir, `never-store-${index}`);
+      const recipe = index === cases.length - 1 ? join(onHub, "tiny-tuned.json") : first.recipe;
+      const run = await modelRecover(["recover", recipe, "--base", originals, "--store", fresh, ...extra], { env: { HF_ENDPOINT: "http://127.0.0.1:9" } });
+      expect(run.code, extra.join(" ")).toBe(code);
+      expect(run.stderr.trim().split("\n")).toEqual([message]);
+      await expect(stat(fresh)).rejects.toMatchObject({ code: "ENOENT" });
+    }
+    expect(await snapshot(originals)).toEqual(before);
+  }, 60_000);
+
   it("never writes through a link planted in the store, and says what to remove", async () => {
     const planted = join(dir, "planted-store");
     const elsewhere = join(dir, "elsewhere");

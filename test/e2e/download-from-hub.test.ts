@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { xorshift32Bytes } from "@model-recover/xor-core";
 import { modelRecover, pnpmScript, startModelRecover } from "../support/cli.js";
@@ -105,6 +105,25 @@ describe("model-recover download: the release on disk, verified and resumable", 
     expect(result.stderr).toMatch(/wrong-base\.pth: not the key for a small release/);
     expect(release.server.bytesServed(HUB_REPO, release.bigEnc)).toBe(0);
     expect(existsSync(kept)).toBe(false);
+  }, 120_000);
+
+  it("recover --from-hub --keep-enc refuses a folder that holds the base or is the output, before downloading into it", async () => {
+    const baseFolder = dirname(release.basePath);
+    const before = await folderBytes(baseFolder);
+    const out = join(dir, "out-overlap");
+    const cases: [string, string][] = [
+      [baseFolder, `${baseFolder}: the release folder (--keep-enc) contains the base (--base) ${release.basePath}`],
+      [out, `${out}: the release folder (--keep-enc) is the same as the output folder (--out) ${out}`],
+    ];
+    release.server.clearLog();
+    for (const [kept, message] of cases) {
+      const result = await modelRecover(["recover", release.recipePath, "--base", release.basePath, "--from-hub", "--keep-enc", kept, "--out", out], { env: { ...env, HF_TOKEN: TOKEN } });
+      expect(result.code, result.stderr).toBe(4);
+      expect(result.stderr.trim().split("\n").at(-1)).toBe(`model-recover: ${message}; pass an output apart from every input, so that nothing of yours is overwritten or removed`);
+    }
+    expect(release.server.bytesServed(HUB_REPO, release.bigEnc)).toBe(0);
+    expect(await folderBytes(baseFolder)).toEqual(before);
+    expect(existsSync(out)).toBe(false);
   }, 120_000);
 
   it("pnpm recover --from-hub --keep-enc goes around turbo's cache, keeps the verified .enc files and recovers", async () => {

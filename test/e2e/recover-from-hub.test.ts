@@ -159,6 +159,10 @@ describe("recover --from-hub: usage", () => {
       [["recover", "belle-13b-2m", "--from-hub", "--revision", "main", "--base", "b"], /^model-recover: --revision main: expected a commit sha \(40 hex digits\)/],
       [["recover", "belle-13b-2m", "--from-hub", "--enc", "e", "--base", "b"], /^model-recover: --from-hub reads the release from the Hub; leave out --enc/],
       [["recover", "belle-13b-2m", "--keep-enc", "k", "--base", "b"], /^model-recover: --keep-enc goes with --from-hub/],
+      // A delta chained on a conversion: refused before the conversion would look at --base.
+      [["recover", "vicuna-7b-v1.1", "--from-hub", "--base", "b"], /^model-recover: --from-hub: vicuna-7b-v1\.1 is an additive delta, and the Hub flags stream XOR releases; download the folder it reads and pass it with --enc/],
+      [["recover", "llama-30b-hf", "--revision", "0".repeat(40), "--base", "b"], /^model-recover: --revision: llama-30b-hf is a conversion, and the Hub flags stream XOR releases; download the folder it reads and pass it with --base/],
+      [["recover", "alpaca-7b", "--to", "safetensors", "--keep-bin", "--base", "b"], /^model-recover: --keep-bin: alpaca-7b is an additive delta; it writes either \.bin \(--to bin\) or safetensors \(--to safetensors\)/],
     ];
     for (const [args, message] of cases) {
       const run = await modelRecoverInProcess(args);

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { type AnyLoadedRecipe, baseFromRecipe, type ChainEvent, type ConvertLlamaEvent, printable } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, baseFromRecipe, type ChainEvent, type ConvertLlamaEvent, printable, refuseOverlaps } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { formatConvertSummary } from "./convert-summary.js";
 import { createProgress } from "./progress.js";
@@ -14,6 +14,9 @@ export interface ChainFlags {
   config?: string;
   store?: string;
   verify: "full" | "sha256";
+  "keep-enc"?: string;
+  /** --from-hub: the release is not a folder, so no --enc is asked for. */
+  fromHub: boolean;
 }
 
 /**
@@ -24,7 +27,11 @@ export interface ChainFlags {
  * before a conversion, not after it.
  */
 export async function chainedBase(loaded: AnyLoadedRecipe, flags: ChainFlags, context: CommandContext): Promise<string> {
-  const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
+  const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, fromHub: flags.fromHub, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
+  // --base is replaced by the store's folder below, so the download it names is checked against every output here.
+  const download = [{ path: paths.base, what: "original download (--base)" }];
+  await refuseOverlaps(paths.out, download);
+  if (flags["keep-enc"] !== undefined) await refuseOverlaps(resolve(context.cwd, flags["keep-enc"]), download, "release folder (--keep-enc)");
   const storeDir = resolve(context.cwd, context.hooks?.store?.dir ?? flags.store ?? context.env.MODEL_RECOVER_STORE ?? defaultStoreDir(context.env));
   const progress = createProgress(context.stderr, { work: "write" });
   const say = (line: string) => context.stderr.write(`${printable(line)}\n`);

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { HubClient } from "@model-recover/hf-hub";
-import { checkBaseForRelease, downloadRelease, type HubLocation, type LoadedRecipe, openHubRelease, printable, type RecoverEvent, type RemoteRelease, UsageError } from "@model-recover/pipeline";
+import { checkBaseForRelease, downloadRelease, type HubLocation, type LoadedRecipe, openHubRelease, printable, type RecoverEvent, refuseOverlaps, type RemoteRelease, UsageError } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { createDownloadProgress } from "./download-progress.js";
 import type { OptionSpec } from "./options.js";
@@ -70,7 +70,8 @@ export function hubClient(flags: HubFlags, context: CommandContext): Promise<Hub
  * work), and either stream it, or with --keep-enc check the base, then download the release verified
  * into that folder.
  */
-export async function hubSource(loaded: LoadedRecipe, flags: HubFlags, context: CommandContext, progress: (event: RecoverEvent) => void, basePath: string): Promise<HubSource> {
+export async function hubSource(loaded: LoadedRecipe, flags: HubFlags, context: CommandContext, progress: (event: RecoverEvent) => void, paths: { base: string; out: string }): Promise<HubSource> {
+  const basePath = paths.base;
   const location = hubLocation(loaded, flags.revision);
   const hub = await hubClient(flags, context);
   // A download first (--keep-enc) is drawn as one; a streamed release's retries go to the recovery's lines.
@@ -82,6 +83,8 @@ export async function hubSource(loaded: LoadedRecipe, flags: HubFlags, context: 
   context.stderr.write(`  from: ${printable(`${hub.endpoint.origin}/${release.where}`)}${hub.hasToken ? " (with a token)" : ""}\n`);
   if (flags["keep-enc"] === undefined || !draw) return { kind: "stream", remote: release };
   const encDir = resolve(context.cwd, flags["keep-enc"]);
+  // The download writes into --keep-enc: it must not be, hold or lie in the base or the output.
+  await refuseOverlaps(encDir, [{ path: basePath, what: "base (--base)" }, { path: paths.out, what: "output folder (--out)" }], "release folder (--keep-enc)");
   // The base is checked before the download, as a streamed run checks it before the XOR.
   const probe = await checkBaseForRelease(loaded, release, basePath);
   if (probe) context.stderr.write(`base ${printable(basePath)} is the right key (checked on ${printable(probe)})\n`);

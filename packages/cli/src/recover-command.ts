@@ -45,22 +45,28 @@ export async function recoverCommand(argv: string[], context: CommandContext): P
   if (positionals.length !== 1) throw new UsageError(`expected one recipe, found ${positionals.length}: model-recover recover <recipe> (try --help)`);
   const flags: RecoverFlags = { ...(values as unknown as RecoverFlags), verify, to, keepBin: values["keep-bin"] === true };
   const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
+  // Every flag is checked before a chained recipe's base is converted, not half an hour after.
+  const fromHub = isTensorRecipe(loaded) ? refuseTensorFlags(loaded, flags) : checkHubFlags(loaded, flags);
   // A chained recipe reads its base recipe's output: made (or found) in the store first, then read as --base.
-  if (loaded.baseRecipe) flags.base = await chainedBase(loaded, flags, context);
+  if (loaded.baseRecipe) flags.base = await chainedBase(loaded, { ...flags, fromHub }, context);
   // The engine is the pipeline's: a conversion recipe runs the tensor engine, any other the XOR engine.
   if (isTensorRecipe(loaded)) {
-    if (flags["from-hub"]) throw new UsageError(`--from-hub: ${printable(loaded.recipe.name)} is a tensor recipe (a conversion or an additive delta); --from-hub streams XOR releases: give the delta folder with --enc`);
-    if (isDeltaPipeline(loaded.pipeline) && !flags.keepBin) {
-      await recoverDeltaRecipe({ ...loaded, pipeline: loaded.pipeline }, flags, context);
-      return ExitCode.ok;
-    }
-    if (flags.keepBin) throw new UsageError(`--keep-bin: ${printable(loaded.recipe.name)} is a conversion; it writes either .bin (--to bin) or safetensors (--to safetensors)`);
-    await convertRecipe(loaded, flags, context);
+    if (isDeltaPipeline(loaded.pipeline)) await recoverDeltaRecipe({ ...loaded, pipeline: loaded.pipeline }, flags, context);
+    else await convertRecipe(loaded, flags, context);
     return ExitCode.ok;
   }
   const summary = await recoverRecipe(loaded, flags, context);
   context.hooks?.onSummary?.(summary);
   return ExitCode.ok;
+}
+
+/** A tensor recipe (a conversion or an additive delta) reads a folder: no Hub flag, no --keep-bin. */
+function refuseTensorFlags(loaded: LoadedTensorRecipe, flags: RecoverFlags): false {
+  const what = isDeltaPipeline(loaded.pipeline) ? "an additive delta" : "a conversion";
+  const hubFlag = (["from-hub", "revision", "token-file", "keep-enc"] as const).find((name) => flags[name] !== undefined);
+  if (hubFlag) throw new UsageError(`--${hubFlag}: ${printable(loaded.recipe.name)} is ${what}, and the Hub flags stream XOR releases; download the folder it reads and pass it with ${isDeltaPipeline(loaded.pipeline) ? "--enc" : "--base"}`);
+  if (flags.keepBin) throw new UsageError(`--keep-bin: ${printable(loaded.recipe.name)} is ${what}; it writes either .bin (--to bin) or safetensors (--to safetensors)`);
+  return false;
 }
 
 interface RecoverFlags extends HubFlags {
@@ -80,7 +86,7 @@ async function recoverRecipe(loaded: LoadedRecipe, flags: RecoverFlags, context:
   const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, fromHub, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
   context.stderr.write(`${printable(loaded.recipe.title)} (${printable(loaded.file)})\n  enc:  ${fromHub ? `the Hub${flags["keep-enc"] ? `, kept in ${printable(flags["keep-enc"])}` : ", streamed"}` : printable(paths.enc)}\n  base: ${printable(paths.base)}\n  out:  ${printable(paths.out)}\n`);
   const progress = createProgress(context.stderr);
-  const hub = fromHub ? await hubSource(loaded, flags, context, progress, paths.base) : undefined;
+  const hub = fromHub ? await hubSource(loaded, flags, context, progress, paths) : undefined;
   const storeDir = hooks.store?.dir ?? flags.store ?? context.env.MODEL_RECOVER_STORE;
   const store = storeDir ? { dir: resolve(context.cwd, storeDir), ...(hooks.store?.known ? { known: hooks.store.known } : {}) } : undefined;
   const summary = await recover({

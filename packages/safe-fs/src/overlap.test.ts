@@ -27,6 +27,13 @@ describe("overlapOf compares folders by what they are on disk", () => {
     expect(await overlapOf(join(dir, "enc"), join(dir, "enc", "base.pth"))).toBe("contains");
   });
 
+  it("sees two folders not made yet as the same, or nested, by name under their real ancestors", async () => {
+    expect(await overlapOf(join(dir, "enc-link", "new", "a"), join(dir, "enc", "new", "a"))).toBe("same");
+    expect(await overlapOf(join(dir, "new", "a", "b"), join(dir, "new", "a"))).toBe("inside");
+    expect(await overlapOf(join(dir, "new"), join(dir, "enc-link", "..", "new", "a"))).toBe("contains");
+    expect(await overlapOf(join(dir, "new", "a"), join(dir, "new", "ab"))).toBeUndefined();
+  });
+
   it("finds no overlap between siblings, or with a folder not made yet elsewhere", async () => {
     expect(await overlapOf(join(dir, "out"), join(dir, "enc"))).toBeUndefined();
     expect(await overlapOf(join(dir, "out", "new"), join(dir, "enc"))).toBeUndefined();
