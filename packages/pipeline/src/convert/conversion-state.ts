@@ -1,4 +1,4 @@
-import { lstat, readFile, stat } from "node:fs/promises";
+import { lstat, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { type FileIdentity, identityOf, isFileIdentity, sameIdentity, writeFresh } from "@model-recover/safe-fs";
 import type { FileStatus } from "../recover/events.js";
@@ -10,6 +10,8 @@ const STATE_FILE = "conversion.json";
 interface Made {
   identity: FileIdentity;
   file: VerifiedFile;
+  /** weight-diff: what this file's parameters added to the model's sum, so a resumed run checks the whole. */
+  sum?: number;
 }
 
 /**
@@ -39,15 +41,29 @@ export class ConversionState {
   }
 
   /** `name` as an earlier run from these inputs verified it, if the file on disk is still that file. */
-  async reusable(name: string, bytes: number): Promise<FileStatus | undefined> {
+  async reusable(name: string, bytes: number): Promise<(FileStatus & { sum?: number }) | undefined> {
     const entry = this.made.get(name);
     const info = await lstat(join(this.outDir, name)).catch(() => undefined);
     if (!entry || !info?.isFile() || entry.file.bytes !== bytes || !sameIdentity(identityOf(info), entry.identity)) return undefined;
-    return { status: "verified", file: entry.file, reused: true };
+    return { status: "verified", file: entry.file, reused: true, ...(entry.sum !== undefined ? { sum: entry.sum } : {}) };
   }
 
-  async record(file: VerifiedFile): Promise<void> {
-    this.made.set(file.name, { identity: identityOf(await lstat(join(this.outDir, file.name))), file });
+  async record(file: VerifiedFile, sum?: number): Promise<void> {
+    this.made.set(file.name, { identity: identityOf(await lstat(join(this.outDir, file.name))), file, ...(sum !== undefined ? { sum } : {}) });
+    await this.save();
+  }
+
+  /**
+   * Removes the outputs a later check refused (weight-diff's sum) and forgets them: each only while it
+   * is still the very file recorded, so nothing else under its name is ever removed.
+   */
+  async discard(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const entry = this.made.get(name);
+      const info = await lstat(join(this.outDir, name)).catch(() => undefined);
+      if (entry && info?.isFile() && sameIdentity(identityOf(info), entry.identity)) await unlink(join(this.outDir, name));
+      this.made.delete(name);
+    }
     await this.save();
   }
 
@@ -69,5 +85,5 @@ export async function inputsIdentity(paths: readonly string[], settings: object)
 function isMade(value: unknown): value is Made {
   const entry = value as Made;
   const file = entry?.file;
-  return isFileIdentity(entry?.identity) && typeof file?.name === "string" && Number.isSafeInteger(file.bytes) && (file.md5 === undefined || /^[0-9a-f]{32}$/.test(file.md5)) && /^[0-9a-f]{64}$/.test(file.sha256 ?? "") && Array.isArray(file.checks) && file.checks.every((check) => check === "card-md5");
+  return isFileIdentity(entry?.identity) && (entry.sum === undefined || Number.isFinite(entry.sum)) && typeof file?.name === "string" && Number.isSafeInteger(file.bytes) && (file.md5 === undefined || /^[0-9a-f]{32}$/.test(file.md5)) && /^[0-9a-f]{64}$/.test(file.sha256 ?? "") && Array.isArray(file.checks) && file.checks.every((check) => check === "card-md5");
 }

@@ -60,6 +60,12 @@ export async function applyDelta(options: ApplyDeltaOptions): Promise<ApplyDelta
     const inputPaths = [...base.weightFiles.map((n) => join(base.dir, n)), ...delta.weightFiles.map((n) => join(delta!.dir, n)), ...outputs.flatMap((o) => (o.kind === "copy" ? [o.source] : []))];
     const paramSum = options.paramSum ?? options.recipe?.recipe.paramSum;
     const sum = paramSum ? { value: 0 } : undefined;
+    // The sum is checked (by writeDelta) only once every file verified, kept ones by their recorded share.
+    let checkedTotal: number | undefined;
+    const acceptSum = (total: number) => {
+      checkedTotal = total;
+      return checkSum(paramSum!, total).ok === true;
+    };
     const files = await writeDelta({
       outDir: options.outDir,
       outputs,
@@ -70,11 +76,10 @@ export async function applyDelta(options: ApplyDeltaOptions): Promise<ApplyDelta
       format,
       settings: { math: options.math },
       onEvent,
-      ...(sum ? { sum } : {}),
+      ...(sum ? { sum, acceptSum } : {}),
       ...pick(options),
     });
-    const allMade = files.every((f) => f.status === "verified" && !f.reused);
-    const sumCheck = paramSum && sum ? checkSum(paramSum, allMade ? sum.value : undefined) : undefined;
+    const sumCheck = paramSum ? checkSum(paramSum, checkedTotal) : undefined;
     const ok = files.every((f) => f.status === "verified") && sumCheck?.ok !== false;
     const folderProblems = ok ? (await checkHfFolder(options.outDir)).problems.map(describeProblem) : [];
     const checked = published.size > 0 && [...published.values()].some((md5) => md5 !== null);

@@ -48,6 +48,26 @@ describe("weight-diff (Alpaca's weight_diff.py recover) against its math in torc
     expect(summary.ok).toBe(false);
     expect(summary.paramSum?.ok).toBe(false);
     expect(Math.abs(summary.paramSum!.got! - referenceSum)).toBeGreaterThan(1e-2);
+    // One model, and the wrong one: nothing of it is left under a final name, nor kept for a next run.
+    expect(summary.files.every((f) => f.status === "failed" && f.code === "VERIFY_FAILED")).toBe(true);
+    expect((await readdir(join(dir, "out-flipped"))).filter((n) => !n.startsWith("."))).toEqual([]);
+    const again = await apply({ base: join(dir, "base"), delta: join(dir, "diff-flipped"), outDir: join(dir, "out-flipped"), paramSum: { expected: referenceSum, tolerance: 1e-2 } });
+    expect(again.paramSum?.ok).toBe(false);
+  });
+
+  it("checks the whole sum on a run that keeps shards an earlier run made, by the share recorded with each", async () => {
+    const out = join(dir, "out-kept");
+    const first = await apply({ base: join(dir, "base"), delta: join(dir, "diff"), outDir: out, paramSum: { expected: referenceSum, tolerance: 1e-2 } });
+    expect(first.ok).toBe(true);
+    const kept = await apply({ base: join(dir, "base"), delta: join(dir, "diff"), outDir: out, paramSum: { expected: referenceSum, tolerance: 1e-2 } });
+    expect(kept.files.every((f) => f.status === "verified" && f.reused)).toBe(true);
+    expect(kept.paramSum?.ok).toBe(true);
+    expect(Math.abs(kept.paramSum!.got! - first.paramSum!.got!)).toBeLessThan(1e-6);
+    // The same kept shards against another published sum: refused, and taken off the disk.
+    const other = await apply({ base: join(dir, "base"), delta: join(dir, "diff"), outDir: out, paramSum: { expected: referenceSum + 1, tolerance: 1e-2 } });
+    expect(other.ok).toBe(false);
+    expect(other.paramSum?.ok).toBe(false);
+    expect((await readdir(out)).filter((n) => !n.startsWith("."))).toEqual([]);
   });
 
   it("refuses a float16 diff and a diff without the [PAD] token, before any weight is read", async () => {

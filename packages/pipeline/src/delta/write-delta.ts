@@ -32,8 +32,14 @@ export interface WriteDeltaOptions {
   blockBytes?: number;
   /** How a tensor's bytes are made; default: tuned = base + delta (deltaTensorBlocks). */
   tensorBytes?: (tensor: DeltaTensor, kernel: HalfAddKernel) => AsyncIterable<Uint8Array>;
-  /** weight-diff: every recovered value is added to it as it is made (shards kept from an earlier run are not). */
+  /**
+   * weight-diff: every recovered value is added to it as it is made, and each file's share is kept in
+   * the state, so a shard kept from an earlier run adds the share recorded with it (one recorded
+   * without a share is made again).
+   */
   sum?: ParameterSum;
+  /** weight-diff: the sum's check once every output is verified; refused, the outputs are removed and forgotten. */
+  acceptSum?: (total: number) => boolean;
   signal?: AbortSignal;
   store?: { dir: string };
   beforeWork?: () => Promise<void>;
@@ -53,7 +59,9 @@ export async function writeDelta(options: WriteDeltaOptions): Promise<FileStatus
     const reused = new Map<string, FileStatus>();
     for (const output of outputs) {
       const kept = await state.reusable(output.name, output.bytes);
-      if (kept) reused.set(output.name, kept);
+      if (!kept || (options.sum && kept.sum === undefined)) continue;
+      if (options.sum) options.sum.value += kept.sum!;
+      reused.set(output.name, kept);
     }
     onEvent({ type: "planned", files: outputs.map(({ name, bytes }) => ({ name, bytes, reused: reused.has(name) })), totalBytes: outputs.reduce((sum, o) => sum + o.bytes, 0), extras: [], absentClearFiles: [] });
     const neededBytes = outputs.filter((o) => !reused.has(o.name)).reduce((sum, o) => sum + o.bytes, 0);
@@ -66,20 +74,42 @@ export async function writeDelta(options: WriteDeltaOptions): Promise<FileStatus
     try {
       const files: FileStatus[] = [];
       for (const output of outputs) {
+        const sumBefore = options.sum?.value ?? 0;
         const status = reused.get(output.name) ?? (await writeOne(writer, output, kernel, options));
         if (status.status === "verified" && !status.reused) {
-          await state.record(status.file);
-          if (store) await store.add(join(outDir, output.name), status.file.sha256!, status.file.bytes);
+          await state.record(status.file, options.sum ? options.sum.value - sumBefore : undefined);
+          if (store && !options.acceptSum) await store.add(join(outDir, output.name), status.file.sha256!, status.file.bytes);
         }
         files.push(status);
       }
-      return files;
+      return await settleSum(files, state, options);
     } finally {
       await writer.close();
     }
   } finally {
     await folder.release();
   }
+}
+
+/**
+ * weight-diff's sum covers the whole model, so it is checked once every file verified: a sum refused
+ * takes every output back off the disk (they are one model, and that model is wrong); accepted, the
+ * outputs go to the store as any other verified output does.
+ */
+async function settleSum(files: FileStatus[], state: ConversionState, options: WriteDeltaOptions): Promise<FileStatus[]> {
+  const { acceptSum, sum } = options;
+  if (!acceptSum || !sum || !files.every((f) => f.status === "verified")) return files;
+  const verified = files.flatMap((f) => (f.status === "verified" ? [f.file] : []));
+  if (!acceptSum(sum.value)) {
+    await state.discard(verified.map((f) => f.name));
+    const message = "removed: the recovered parameters' sum is not the card's (see below)";
+    return verified.map((f) => ({ status: "failed", name: f.name, bytes: f.bytes, message, code: "VERIFY_FAILED" }));
+  }
+  if (options.store) {
+    const store = new OutputStore(options.store.dir);
+    for (const file of verified) await store.add(join(options.outDir, file.name), file.sha256!, file.bytes);
+  }
+  return files;
 }
 
 function writeOne(writer: OutputWriter, output: DeltaOutput, kernel: HalfAddKernel, options: WriteDeltaOptions): Promise<FileStatus> {
