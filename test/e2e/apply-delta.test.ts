@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -144,5 +144,18 @@ describe("model-recover pack --format add-delta", () => {
     expect(recover.code).toBe(0);
     expect(await sha256(join(out, "pytorch_model.bin"))).toBe(await sha256(join(tuned, "pytorch_model.bin")));
     expect(recover.stdout).toContain('Prompt format it was trained with:\n  "USER: {input} ASSISTANT:"');
+  });
+
+  it("refuses a --recipe inside the fine-tuned folder or the base before making anything (exit 4)", async () => {
+    const tuned = join(dir, "v11", "reference");
+    const config = await readFile(join(tuned, "config.json"));
+    for (const recipe of [join(tuned, "config.json"), join(dir, "v11", "base", "tiny.recipe.json")]) {
+      const out = join(dir, "never-packed");
+      const pack = await modelRecover(["pack", "--format", "add-delta", "--model", tuned, "--base", join(dir, "v11", "base"), "--out", out, "--name", "tiny-tuned", "--recipe", recipe]);
+      expect(pack.code, pack.stderr).toBe(4);
+      expect(pack.stderr.trim().split("\n").at(-1)).toMatch(new RegExp(`^model-recover: ${recipe.replaceAll(".", "\\.")}: the recipe file \\(--recipe\\) is inside the (fine-tuned model folder \\(--model\\)|base \\(--base\\)) `));
+      await expect(stat(out)).rejects.toMatchObject({ code: "ENOENT" });
+    }
+    expect(await readFile(join(tuned, "config.json"))).toEqual(config);
   });
 });

@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { writeFresh } from "@model-recover/safe-fs";
 import { validateRecipe } from "../recipe/load-recipe.js";
+import { refuseOverlaps } from "../recover/overlaps.js";
 import type { Recipe } from "../recipe/types.js";
 import type { ApplyDeltaEvent } from "./delta-events.js";
 import { makeDelta, type MakeDeltaSummary } from "./make-delta.js";
@@ -30,6 +31,11 @@ export async function packDelta(options: PackDeltaOptions): Promise<{ recipe: Re
   const recipePath = resolve(options.recipePath ?? join(options.outDir, `${options.name}.recipe.json`));
   const draft = recipeOf(options, [{ name: "config.json", md5: null }]);
   validateRecipe(recipePath, draft);
+  // The recipe is written last, over whatever has its name: never over an input.
+  await refuseOverlaps(recipePath, [
+    { path: resolve(options.modelDir), what: "fine-tuned model folder (--model)" },
+    { path: resolve(options.basePath), what: "base (--base)" },
+  ], "recipe file (--recipe)");
   const summary = await makeDelta({ tuned: options.modelDir, base: options.basePath, outDir: options.outDir, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const made = summary.files.flatMap((f) => (f.status === "verified" ? [{ name: f.file.name, md5: null }] : []));
   const recipe = validateRecipe(recipePath, recipeOf(options, made));
