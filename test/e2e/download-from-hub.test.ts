@@ -74,6 +74,28 @@ describe("model-recover download: the release on disk, verified and resumable", 
     }
   }, 120_000);
 
+  it("Ctrl-C stops a stalled download at once with exit 130, keeping its bytes to resume", async () => {
+    const to = join(dir, "downloaded-interrupted");
+    release.server.setFaults(HUB_REPO, release.bigEnc, { stallAt: { offset: 10_000_000, ms: 120_000 } });
+    try {
+      const run = startModelRecover(["download", release.recipePath, "--to", to], { env: { ...env, HF_TOKEN: TOKEN } });
+      const parts = join(to, ".model-recover-download");
+      const partBytes = async () => {
+        const names = (await readdir(parts).catch(() => [])).filter((name) => name.endsWith(".part"));
+        return Math.max(0, ...(await Promise.all(names.map((name) => stat(join(parts, name)).then((s) => s.size, () => 0)))));
+      };
+      await until(async () => (await partBytes()) >= 8_000_000, 90_000);
+      run.child.kill("SIGINT");
+      const result = await run.done;
+      expect(result.code, result.stderr).toBe(130);
+      expect(result.stderr.trim().split("\n").at(-1)).toBe(`model-recover: interrupted; ${release.bigEnc} will continue where they stopped: run the same command again to resume`);
+      expect(await partBytes()).toBeGreaterThanOrEqual(8_000_000);
+      expect(existsSync(join(to, release.bigEnc))).toBe(false);
+    } finally {
+      release.server.setFaults(HUB_REPO, release.bigEnc, {});
+    }
+  }, 120_000);
+
   it("a download killed mid-file continues from the bytes on disk with a Range request", async () => {
     const to = join(dir, "downloaded-killed");
     release.server.setFaults(HUB_REPO, release.bigEnc, { stallAt: { offset: 20_000_000, ms: 120_000 } });

@@ -4,7 +4,7 @@ import { lstat, open, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { ContentDigest } from "@model-recover/hf-hub";
 import { openRegularFile, publishHandle, readSmallFile, writeFresh } from "@model-recover/safe-fs";
-import { InputError } from "../errors.js";
+import { InputError, InterruptedError } from "../errors.js";
 import { type HubPayload, HubTransferError, transferError } from "../hub/hub-release.js";
 
 /** Read and write in pieces this big: big enough that a syscall per piece costs nothing, small enough to stay flat in memory. */
@@ -92,8 +92,9 @@ async function copyStream(stream: ReturnType<HubPayload["open"]>, handle: FileHa
   const buffer = new Uint8Array(PIECE_BYTES);
   let position = from;
   for (;;) {
-    if (job.signal?.aborted) throw new DOMException("the download was interrupted", "AbortError");
-    const count = await stream.read(buffer);
+    if (job.signal?.aborted) throw new InterruptedError([job.payload.name]);
+    // A stalled transfer can hold a read for minutes: Ctrl-C does not wait for it.
+    const count = await untilAborted(stream.read(buffer), job.signal);
     for (let written = 0; written < count; ) {
       written += (await handle.write(buffer, written, count - written, position + written)).bytesWritten;
     }
@@ -101,6 +102,17 @@ async function copyStream(stream: ReturnType<HubPayload["open"]>, handle: FileHa
     job.onBytes(position);
     if (count < buffer.length) return;
   }
+}
+
+/** `work`, or InterruptedError as soon as `signal` aborts (the work is left to fail on its own when its stream closes). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new InterruptedError([]));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** Spec §1: the header is the plaintext's sha256, which the name also carries; a file whose two differ is the release's fault. */

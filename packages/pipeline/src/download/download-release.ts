@@ -2,7 +2,7 @@ import { lstat, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { runPool } from "@model-recover/hf-hub";
 import { makeFolder } from "@model-recover/safe-fs";
-import { InputError } from "../errors.js";
+import { InputError, InterruptedError } from "../errors.js";
 import type { HubPayload, HubRelease } from "../hub/hub-release.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { planRecovery } from "../recover/plan.js";
@@ -52,7 +52,8 @@ export async function downloadRelease(options: DownloadOptions): Promise<Downloa
   const totalBytes = todo.reduce((sum, { payload }) => sum + payload.size, 0);
   onEvent({ type: "download-planned", files: payloads.map(({ payload }) => ({ name: payload.name, bytes: payload.size, present: present.has(payload.name) })), totalBytes });
   await checkRoom(toDir, totalBytes);
-  await runPool(todo, CONNECTIONS, async ({ task, payload }) => {
+  const finished = new Set<string>();
+  const pool = runPool(todo, CONNECTIONS, async ({ task, payload }) => {
     await downloadFile({
       payload,
       finalPath: join(toDir, payload.name),
@@ -62,7 +63,13 @@ export async function downloadRelease(options: DownloadOptions): Promise<Downloa
       onBytes: (bytesDone) => onEvent({ type: "download-progress", name: payload.name, bytesDone, bytes: payload.size }),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    finished.add(payload.name);
     onEvent({ type: "download-verified", name: payload.name, bytes: payload.size, checkedBy: payload.checkedBy });
+  });
+  // Ctrl-C: whatever a transfer threw on the way out, the run was interrupted, and each unfinished file keeps its bytes.
+  await pool.catch((error: unknown) => {
+    if (options.signal?.aborted) throw new InterruptedError(todo.map(({ payload }) => payload.name).filter((name) => !finished.has(name)));
+    throw error;
   });
   const files = payloads.map(({ payload }) => ({ name: payload.name, bytes: payload.size, status: present.has(payload.name) ? ("present" as const) : ("downloaded" as const) }));
   return { dir: toDir, files, seconds: (performance.now() - started) / 1000 };
