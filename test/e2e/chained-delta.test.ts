@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -96,18 +96,56 @@ describe("recover <delta recipe based on a conversion recipe> --base <the origin
     expect(await hash("sha256", join(dir, "out-2", "pytorch_model.bin"))).toBe(await hash("sha256", join(second.tuned, "pytorch_model.bin")));
   }, 120_000);
 
-  // turbo caches XOR recoveries only; a tensor recipe's own step runs again, its base comes from the store.
-  it("pnpm recover: the first run converts and adds, the second converts nothing and adds again", async () => {
+  it("pnpm recover: a miss converts and adds; a hit is put back from the store with no tensor work, into any --out", async () => {
     const env = { TURBO_CACHE_DIR: join(dir, "turbo-cache"), MODEL_RECOVER_STORE: join(dir, "turbo-store") };
-    const args = ["recover", first.recipe, "--base", originals, "--enc", first.enc, "--out", join(dir, "turbo-out")];
-    const miss = await pnpmScript(args, { env });
+    const args = (out: string) => ["recover", first.recipe, "--base", originals, "--enc", first.enc, "--out", join(dir, out)];
+    const tuned = await hash("sha256", join(first.tuned, "pytorch_model.bin"));
+    const miss = await pnpmScript(args("turbo-out"), { env });
     expect(miss.code, miss.stderr).toBe(0);
     expect(miss.stderr).toMatch(/^tiny-hf: converting .* into the store/m);
-    const again = await pnpmScript(args, { env });
+    const again = await pnpmScript(args("turbo-out"), { env });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/^tiny-hf: reusing .*; no conversion$/m);
-    expect(again.stderr).not.toMatch(/converting/);
-    expect(again.stdout).toMatch(/^All 6 files of tiny-vicuna \(\.bin\) made and verified in /m);
-    expect(await hash("sha256", join(dir, "turbo-out", "pytorch_model.bin"))).toBe(await hash("sha256", join(first.tuned, "pytorch_model.bin")));
+    expect(again.stderr).toMatch(/^model-recover: turbo cache hit: tiny-vicuna was made and verified from these very inputs before; no delta work$/m);
+    expect(again.stderr).not.toMatch(/converting|adding|shapes:/);
+    expect(again.stdout).toMatch(/^All 6 files of tiny-vicuna are in .*turbo-out: 6 as verified before, 0 put back from the store/m);
+    // Another output folder: the same inputs, so the same hit, the files put back from the store.
+    const elsewhere = await pnpmScript(args("turbo-out-2"), { env });
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    expect(elsewhere.stdout).toMatch(/^All 6 files of tiny-vicuna are in .*turbo-out-2: 0 as verified before, 6 put back from the store/m);
+    expect(await hash("sha256", join(dir, "turbo-out-2", "pytorch_model.bin"))).toBe(tuned);
+  }, 180_000);
+
+  it("pnpm recover <conversion recipe>: a hit puts the converted folder back, .bin or safetensors, with no conversion", async () => {
+    const env = { TURBO_CACHE_DIR: join(dir, "turbo-cache"), MODEL_RECOVER_STORE: join(dir, "turbo-store") };
+    for (const to of ["bin", "safetensors"]) {
+      const args = (out: string) => ["recover", join(recipes, "tiny-hf.json"), "--base", originals, "--out", join(dir, out), "--to", to];
+      const miss = await pnpmScript(args(`converted-${to}`), { env });
+      expect(miss.code, miss.stderr).toBe(0);
+      expect(miss.stderr).not.toMatch(/turbo cache hit/);
+      const hit = await pnpmScript(args(`converted-${to}-again`), { env });
+      expect(hit.code, hit.stderr).toBe(0);
+      expect(hit.stderr).toMatch(/^model-recover: turbo cache hit: tiny-hf was made and verified from these very inputs before; no conversion work$/m);
+      const made = (await readdir(join(dir, `converted-${to}`))).filter((name) => !name.startsWith(".")).sort();
+      expect(made.some((name) => name.endsWith(to === "bin" ? ".bin" : ".safetensors"))).toBe(true);
+      expect((await readdir(join(dir, `converted-${to}-again`))).filter((name) => !name.startsWith(".")).sort()).toEqual(made);
+      for (const name of made) expect(await hash("sha256", join(dir, `converted-${to}-again`, name)), name).toBe(await hash("sha256", join(dir, `converted-${to}`, name)));
+    }
+  }, 180_000);
+
+  it("pnpm recover: a hit whose stored copy was edited in place runs the delta again, and never serves the edit", async () => {
+    const env = { TURBO_CACHE_DIR: join(dir, "turbo-cache"), MODEL_RECOVER_STORE: join(dir, "turbo-store") };
+    const out = join(dir, "turbo-out");
+    const target = join(out, "pytorch_model.bin");
+    await chmod(target, 0o644);
+    const at = (await stat(target)).size - 100;
+    const handle = await open(target, "r+");
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, at);
+    await handle.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, at);
+    await handle.close();
+    const run = await pnpmScript(["recover", first.recipe, "--base", originals, "--enc", first.enc, "--out", out], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^model-recover: turbo cache hit, but the store no longer holds pytorch_model\.bin as verified; running the delta again$/m);
+    expect(await hash("sha256", target)).toBe(await hash("sha256", join(first.tuned, "pytorch_model.bin")));
   }, 180_000);
 });

@@ -71,9 +71,14 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
     if (!command) throw new UsageError(`unknown command "${name}"; expected one of: ${Object.keys(commands).join(", ")} (try --help)`);
     return await command.run(rest, context);
   } catch (error) {
-    context.stderr.write(`model-recover: ${describeError(error)}\n`);
-    return exitCodeFor(error);
+    return reportError(error, context);
   }
+}
+
+/** The one-line error and the exit code, for glue that works outside a command (pnpm recover's cache hit). */
+export function reportError(error: unknown, context: Pick<CommandContext, "stderr">): number {
+  context.stderr.write(`model-recover: ${describeError(error)}\n`);
+  return exitCodeFor(error);
 }
 
 function describeError(error: unknown): string {

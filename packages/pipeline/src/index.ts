@@ -16,6 +16,8 @@ export { planRecovery, type FileTask, type Plan } from "./recover/plan.js";
 export { resolveBasePath } from "./recover/find-base.js";
 export type { VerifiedFile, VerifyMode } from "./recover/verify.js";
 export { OutputStore } from "./cache/output-store.js";
+export { putBackOutputs, type PutBack } from "./cache/put-back.js";
+export { tensorRecipeInputs, type LabelledInput } from "./cache/tensor-inputs.js";
 export { encryptFile, type EncryptedFile } from "./pack/encrypt-file.js";
 export { packRelease, type PackOptions, type PackResult } from "./pack/pack.js";
 export { convertFolder, type ConvertOptions } from "./convert/convert-folder.js";

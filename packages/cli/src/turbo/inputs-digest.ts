@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { baseRecipeInputs, type LoadedRecipe, planRecovery, resolveBasePath } from "@model-recover/pipeline";
+import { baseRecipeInputs, type LoadedRecipe, type LoadedTensorRecipe, planRecovery, resolveBasePath, tensorRecipeInputs } from "@model-recover/pipeline";
 
 /**
  * The identity of a recovery, without reading its inputs: the recipe as loaded (base and pipeline
@@ -12,7 +12,7 @@ import { baseRecipeInputs, type LoadedRecipe, planRecovery, resolveBasePath } fr
  * verified by the recovery, whatever the identity said. A chained recipe given the original download
  * is one task of both steps: its identity covers the base recipe and the originals too.
  */
-export async function inputsDigest(loaded: LoadedRecipe, paths: { enc: string; base: string }, verify: string): Promise<string> {
+export async function inputsDigest(loaded: LoadedRecipe, paths: { enc: string; base: string }, settings: object): Promise<string> {
   const { tasks } = await planRecovery(loaded, paths.enc);
   const inputs: Record<string, string> = {};
   for (const task of tasks) inputs[task.sourceName] = await statIdentity(task.source);
@@ -22,8 +22,20 @@ export async function inputsDigest(loaded: LoadedRecipe, paths: { enc: string; b
   else if (loaded.pipeline.key.material === "base-file") inputs["(base)"] = await statIdentity(await resolveBasePath(loaded, paths.base));
   else for (const task of tasks) inputs[`(base)/${task.entry.name}`] = await statIdentity(join(paths.base, task.entry.name));
   const chained = originals && loaded.baseRecipe ? { recipe: loaded.baseRecipe.recipe, base: loaded.baseRecipe.base, pipeline: loaded.baseRecipe.pipeline } : undefined;
-  const what = { recipe: loaded.recipe, base: loaded.base, pipeline: loaded.pipeline, verify, inputs, ...(chained ? { baseRecipe: chained } : {}) };
+  const what = { recipe: loaded.recipe, base: loaded.base, pipeline: loaded.pipeline, settings, inputs, ...(chained ? { baseRecipe: chained } : {}) };
   return createHash("sha256").update(JSON.stringify(what)).digest("hex");
+}
+
+/**
+ * The same identity for a tensor recipe (a conversion, an additive delta): the recipe and its base
+ * recipe as loaded, the settings, and each file it reads (tensor-inputs.ts), by the same stat identity.
+ */
+export async function tensorInputsDigest(loaded: LoadedTensorRecipe, paths: { enc: string; base: string }, settings: object): Promise<string> {
+  const inputs: Record<string, string> = {};
+  for (const { label, path } of await tensorRecipeInputs(loaded, paths)) inputs[label] = await statIdentity(path);
+  const baseRecipe = loaded.baseRecipe ? { recipe: loaded.baseRecipe.recipe, base: loaded.baseRecipe.base, pipeline: loaded.baseRecipe.pipeline } : undefined;
+  const what = { recipe: loaded.recipe, base: loaded.base, pipeline: loaded.pipeline, settings, inputs, ...(baseRecipe ? { baseRecipe } : {}) };
+  return createHash("sha256").update(JSON.stringify({ tensor: what })).digest("hex");
 }
 
 async function statIdentity(path: string): Promise<string> {

@@ -1,25 +1,27 @@
 import { rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { isTensorRecipe, loadRecipe, type LoadedRecipe, type RecoverSummary } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, isTensorRecipe, loadRecipe, type RecoverSummary } from "@model-recover/pipeline";
 import type { CommandContext, RecoverHooks } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCommand } from "../options.js";
 import { recoverSpec } from "../recover-command.js";
 import { runCli } from "../run-cli.js";
 import { resolvePaths } from "../settings.js";
-import { inputsDigest } from "./inputs-digest.js";
+import { inputsDigest, tensorInputsDigest } from "./inputs-digest.js";
 import { OutputGate } from "./output-gate.js";
 import { Relay } from "./relay.js";
 import { readKnownOutputs, receiptOf, type RunReceipt } from "./run-receipt.js";
+import { putBackTensorOutputs } from "./tensor-hit.js";
 import { runTurboTask } from "./turbo-task.js";
 
 const packageDir = dirname(createRequire(import.meta.url).resolve("@model-recover/cli/package.json"));
 
 interface Request {
-  loaded: LoadedRecipe;
+  loaded: AnyLoadedRecipe;
   digest: string;
   store: string;
+  paths: { base: string; enc: string; out: string };
 }
 
 /**
@@ -31,7 +33,8 @@ interface Request {
  * it does every check, then waits before the XOR for turbo's answer. Not cached: the run goes on
  * (its first run costs what a direct one does) and its result is handed to the task (relay.ts), which
  * writes the receipt turbo caches. Cached: the run is dropped unseen and the outputs are checked
- * and put back from the content store of verified outputs, with no XOR work.
+ * and put back from the content store of verified outputs, with no XOR work. A tensor recipe (a
+ * conversion, an additive delta) is cached the same way, its hit put back by tensor-hit.ts.
  */
 export async function pnpmRecover(argv: string[], context: CommandContext & { repoRoot: string }): Promise<number> {
   const verbose = argv.includes("--verbose");
@@ -49,18 +52,18 @@ async function understand(args: string[], context: CommandContext & { repoRoot: 
     // goes straight to the CLI, neither served from turbo's cache nor recorded in it.
     if (values.help || positionals.length !== 1 || values["from-hub"]) return undefined;
     const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
-    // A conversion is not cached through turbo yet: it runs as model-recover recover runs it.
-    if (isTensorRecipe(loaded)) return undefined;
-    const flags = values as { base?: string; enc?: string; out?: string; config?: string; store?: string; verify: string };
+    const flags = values as { base?: string; enc?: string; out?: string; config?: string; store?: string; verify: string; to: string; "keep-bin"?: boolean };
     const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, projectDir: context.repoRoot, ...(flags.config ? { configFile: flags.config } : {}) });
     const store = resolve(context.cwd, flags.store ?? context.env.MODEL_RECOVER_STORE ?? join(context.repoRoot, ".cache", "model-recover", "store"));
-    return { loaded, digest: await inputsDigest(loaded, paths, flags.verify), store };
+    const settings = { verify: flags.verify, to: flags.to, keepBin: flags["keep-bin"] === true };
+    const digest = isTensorRecipe(loaded) ? await tensorInputsDigest(loaded, paths, settings) : await inputsDigest(loaded, paths, settings);
+    return { loaded, digest, store, paths };
   } catch {
     return undefined;
   }
 }
 
-async function recoverThroughTurbo({ loaded, digest, store }: Request, args: string[], context: CommandContext & { repoRoot: string }, verbose: boolean): Promise<number> {
+async function recoverThroughTurbo({ loaded, digest, store, paths }: Request, args: string[], context: CommandContext & { repoRoot: string }, verbose: boolean): Promise<number> {
   const receiptFile = join(packageDir, ".receipts", `${digest}.json`);
   // Only a receipt turbo restores now may say the recovery is cached.
   await rm(receiptFile, { force: true });
@@ -97,6 +100,7 @@ async function recoverThroughTurbo({ loaded, digest, store }: Request, args: str
     gate.discard();
     await turbo.exited;
     const known = await readKnownOutputs(receiptFile, loaded);
+    if (isTensorRecipe(loaded)) return putBackTensorOutputs({ loaded, known, store, paths, args }, context);
     context.stderr.write(`model-recover: turbo cache hit: ${loaded.recipe.name} was recovered and verified from these very inputs before; checking the outputs and putting back what is missing from the store, no XOR work\n`);
     return runCli(["recover", ...args], { ...context, hooks: { store: { dir: store, ...(known ? { known } : {}) } } });
   } finally {
@@ -105,7 +109,7 @@ async function recoverThroughTurbo({ loaded, digest, store }: Request, args: str
 }
 
 /** Give the task the run's result (turbo caches it when it is a success) and wait for turbo to finish. */
-async function handOver(turbo: ReturnType<typeof runTurboTask>, relay: Relay, code: number, summary: RecoverSummary | undefined, loaded: LoadedRecipe, context: CommandContext, verbose: boolean): Promise<void> {
+async function handOver(turbo: ReturnType<typeof runTurboTask>, relay: Relay, code: number, summary: RecoverSummary | undefined, loaded: AnyLoadedRecipe, context: CommandContext, verbose: boolean): Promise<void> {
   const decision = await turbo.decision;
   // A miss is known from turbo's output before its task has started and connected.
   if (decision === "miss") await Promise.race([relay.connected, turbo.exited]);
