@@ -242,31 +242,44 @@ describe("recover <recipe based on a recipe> --base <the original download>", ()
   }, 60_000);
 });
 
-describe("pnpm recover <recipe based on a recipe> --base <the original download>: one turbo task for both steps", () => {
+describe("pnpm recover <recipe based on a recipe> --base <the original download>: two turbo tasks, recover-base then recover", () => {
   const HIT = /^model-recover: turbo cache hit: tiny-tuned was recovered and verified from these very inputs before/m;
   const env = () => ({ TURBO_CACHE_DIR: join(dir, "turbo-cache"), MODEL_RECOVER_STORE: join(dir, "turbo-store") });
-  const recover = () => pnpmScript(["recover", first.recipe, "--base", originals, "--enc", first.enc, "--out", join(dir, "turbo-out")], { env: env() });
+  // --verbose shows turbo's own lines: each task's cache decision.
+  const recover = (release = first, out = "turbo-out") => pnpmScript(["recover", release.recipe, "--base", originals, "--enc", release.enc, "--out", join(dir, out), "--verbose"], { env: env() });
+  const decisions = (stderr: string) => ({
+    base: /@model-recover\/cli:recover-base: cache (hit|miss)/.exec(stderr)?.[1],
+    main: /@model-recover\/cli:recover: cache (hit|miss)/.exec(stderr)?.[1],
+  });
 
-  it("converts and recovers on a miss, is a hit the second time, and misses when an original changes (the store spares the conversion)", async () => {
+  it("converts and recovers on a miss of both, is a hit of both the second time, and misses both when an original changes (the store spares the conversion)", async () => {
     const miss = await recover();
     expect(miss.code, miss.stderr).toBe(0);
+    expect(decisions(miss.stderr)).toEqual({ base: "miss", main: "miss" });
     expect(miss.stderr).not.toMatch(HIT);
     expect(miss.stderr).toMatch(/^tiny-hf: converting .* into the store/m);
     expect(miss.stdout).toMatch(/^All 6 files of tiny-tuned verified in /m);
     const hit = await recover();
     expect(hit.code, hit.stderr).toBe(0);
+    expect(decisions(hit.stderr)).toEqual({ base: "hit", main: "hit" });
     expect(hit.stderr).toMatch(HIT);
     expect(hit.stderr).toMatch(/^tiny-hf: reusing .*; no conversion$/m);
     expect(hit.stderr).not.toMatch(/converting/);
     for (const name of await visible(join(dir, "by-hand", "tuned"))) expect(await md5(join(dir, "turbo-out", name)), name).toBe(await md5(join(dir, "by-hand", "tuned", name)));
-    // A new mtime and ctime of an original are a new identity of the chain's inputs: turbo recovers again.
+    // Another recipe on the same originals: its base step is turbo's cached one, its own step is new.
+    const other = await recover(second, "turbo-out-2");
+    expect(other.code, other.stderr).toBe(0);
+    expect(decisions(other.stderr)).toEqual({ base: "hit", main: "miss" });
+    expect(other.stderr).not.toMatch(/converting/);
+    // A new mtime and ctime of an original are a new identity of the base step, and so of the recovery after it.
     const params = join(originals, "tiny", "params.json");
     await utimes(params, new Date(), new Date(2020, 0, 1));
     const changed = await recover();
     expect(changed.code, changed.stderr).toBe(0);
+    expect(decisions(changed.stderr)).toEqual({ base: "miss", main: "miss" });
     expect(changed.stderr).not.toMatch(HIT);
     expect(changed.stderr).toMatch(/^tiny-hf: reusing .*; no conversion$/m);
-  }, 180_000);
+  }, 240_000);
 });
 
 describe("a recipe whose base recipe cannot be had is a recipe problem (exit 3)", () => {

@@ -56,6 +56,7 @@ export async function chainedBase(loaded: AnyLoadedRecipe, flags: ChainFlags, co
     throwFailure(result.summary);
   }
   if (result.kind === "made") context.stdout.write(`${formatConvertSummary(result.summary, result.dir)}\n`);
+  await context.hooks?.afterBaseWork?.({ recipe: loaded.baseRecipe!.recipe.name, made: result.kind === "made" });
   return result.dir;
 }
 

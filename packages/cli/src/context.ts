@@ -22,6 +22,8 @@ export interface RecoverHooks {
   beforeWork?: () => Promise<void>;
   /** Awaited before a chained recipe's base is converted (work done whatever turbo decides). */
   beforeBaseWork?: () => Promise<void>;
+  /** Awaited once a chained recipe's base is there, converted now or found in the store. */
+  afterBaseWork?: (step: { recipe: string; made: boolean }) => Promise<void>;
   /** The summary of a finished run, verified or not. */
   onSummary?: (summary: RecoverSummary) => void;
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { baseRecipeInputs, type LoadedRecipe, type LoadedTensorRecipe, planRecovery, resolveBasePath, tensorRecipeInputs } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, baseRecipeInputs, type LoadedRecipe, type LoadedTensorRecipe, planRecovery, resolveBasePath, tensorRecipeInputs } from "@model-recover/pipeline";
 
 /**
  * The identity of a recovery, without reading its inputs: the recipe as loaded (base and pipeline
@@ -41,4 +41,18 @@ export async function tensorInputsDigest(loaded: LoadedTensorRecipe, paths: { en
 async function statIdentity(path: string): Promise<string> {
   const info = await stat(path, { bigint: true }).catch(() => undefined);
   return info ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : "absent";
+}
+
+/**
+ * The identity of a chained recipe's base step (its base recipe converting the original download),
+ * for turbo's `recover-base` task: the base recipe as loaded, the verify mode, each original's stat
+ * identity. "none" when there is no such step (no base recipe, or --base is a folder converted before).
+ */
+export async function baseStepDigest(loaded: AnyLoadedRecipe, basePath: string, verify: string): Promise<string> {
+  const originals = loaded.baseRecipe ? await baseRecipeInputs(loaded, basePath) : undefined;
+  if (!originals || !loaded.baseRecipe) return "none";
+  const inputs: Record<string, string> = {};
+  for (const path of originals) inputs[relative(basePath, path)] = await statIdentity(path);
+  const { recipe, base, pipeline } = loaded.baseRecipe;
+  return createHash("sha256").update(JSON.stringify({ baseStep: { recipe, base, pipeline, verify, inputs } })).digest("hex");
 }

@@ -8,18 +8,20 @@ import { parseCommand } from "../options.js";
 import { recoverSpec } from "../recover-command.js";
 import { runCli } from "../run-cli.js";
 import { resolvePaths } from "../settings.js";
-import { inputsDigest, tensorInputsDigest } from "./inputs-digest.js";
+import { baseStepDigest, inputsDigest, tensorInputsDigest } from "./inputs-digest.js";
 import { OutputGate } from "./output-gate.js";
 import { Relay } from "./relay.js";
-import { readKnownOutputs, receiptOf, type RunReceipt } from "./run-receipt.js";
+import { type BaseReceipt, readKnownOutputs, receiptOf, type RunReceipt } from "./run-receipt.js";
 import { putBackTensorOutputs } from "./tensor-hit.js";
-import { runTurboTask } from "./turbo-task.js";
+import { runTurboTask, type TurboRun } from "./turbo-task.js";
 
 const packageDir = dirname(createRequire(import.meta.url).resolve("@model-recover/cli/package.json"));
 
 interface Request {
   loaded: AnyLoadedRecipe;
   digest: string;
+  /** The base step's (a chained recipe's conversion): "none" for a recipe without one. */
+  baseDigest: string;
   store: string;
   paths: { base: string; enc: string; out: string };
 }
@@ -57,19 +59,22 @@ async function understand(args: string[], context: CommandContext & { repoRoot: 
     const store = resolve(context.cwd, flags.store ?? context.env.MODEL_RECOVER_STORE ?? join(context.repoRoot, ".cache", "model-recover", "store"));
     const settings = { verify: flags.verify, to: flags.to, keepBin: flags["keep-bin"] === true };
     const digest = isTensorRecipe(loaded) ? await tensorInputsDigest(loaded, paths, settings) : await inputsDigest(loaded, paths, settings);
-    return { loaded, digest, store, paths };
+    return { loaded, digest, baseDigest: await baseStepDigest(loaded, paths.base, settings.verify), store, paths };
   } catch {
     return undefined;
   }
 }
 
-async function recoverThroughTurbo({ loaded, digest, store, paths }: Request, args: string[], context: CommandContext & { repoRoot: string }, verbose: boolean): Promise<number> {
+async function recoverThroughTurbo({ loaded, digest, baseDigest, store, paths }: Request, args: string[], context: CommandContext & { repoRoot: string }, verbose: boolean): Promise<number> {
   const receiptFile = join(packageDir, ".receipts", `${digest}.json`);
   // Only a receipt turbo restores now may say the recovery is cached.
   await rm(receiptFile, { force: true });
+  await rm(join(packageDir, ".base-receipts", `${baseDigest}.json`), { force: true });
   const relay = await Relay.open();
+  const baseRelay = await Relay.open();
   try {
-    const turbo = runTurboTask(context.repoRoot, digest, relay, verbose ? context.stderr : undefined);
+    const turbo = runTurboTask(context.repoRoot, { base: { digest: baseDigest, relay: baseRelay }, main: { digest, relay } }, verbose ? context.stderr : undefined);
+    const base = new BaseStep(turbo, baseRelay, baseDigest);
     const gate = new OutputGate(context.stdout, context.stderr);
     const work = new AbortController();
     const stop = () => work.abort();
@@ -79,21 +84,25 @@ async function recoverThroughTurbo({ loaded, digest, store, paths }: Request, ar
     const hooks: RecoverHooks = {
       store: { dir: store },
       beforeWork: async () => {
-        cached = (await turbo.decision) === "hit";
+        cached = (await turbo.decisions.main) === "hit";
         if (cached) work.abort();
         else gate.open();
       },
       // A chained recipe's base is made (or found in the store) whatever turbo says: the base must exist either way.
       beforeBaseWork: async () => {
-        await turbo.decision;
+        await turbo.decisions.base;
         gate.open();
       },
+      // turbo starts `recover` only once `recover-base` has its result: handed over before the recovery waits for turbo.
+      afterBaseWork: (step) => base.deliver(ExitCode.ok, { ok: true, recipe: step.recipe, step: step.made ? "converted" : "reused" }),
       onSummary: (s) => (summary = s),
     };
     const code = await runCli(["recover", ...args], { ...context, stdout: gate.stdout, stderr: gate.stderr, signal: work.signal, hooks });
     context.signal?.removeEventListener("abort", stop);
     if (!cached) {
       gate.open();
+      // A run that stopped before its base step was done fails that step too, so turbo caches neither.
+      await base.deliver(code === ExitCode.ok ? ExitCode.internal : code, { ok: false, recipe: loaded.baseRecipe?.recipe.name ?? loaded.recipe.name, exitCode: code });
       await handOver(turbo, relay, code, summary, loaded, context, verbose);
       return code;
     }
@@ -105,12 +114,36 @@ async function recoverThroughTurbo({ loaded, digest, store, paths }: Request, ar
     return runCli(["recover", ...args], { ...context, hooks: { store: { dir: store, ...(known ? { known } : {}) } } });
   } finally {
     await relay.close();
+    await baseRelay.close();
+  }
+}
+
+/**
+ * turbo's `recover-base` task, from this side: on a miss its relay waits for the base step's result,
+ * which is handed over once (a later call does nothing); a recipe without a base step has digest
+ * "none", whose task never connects.
+ */
+class BaseStep {
+  private delivered = false;
+
+  constructor(
+    private readonly turbo: TurboRun,
+    private readonly relay: Relay,
+    private readonly digest: string,
+  ) {}
+
+  async deliver(code: number, receipt: BaseReceipt): Promise<void> {
+    if (this.delivered || this.digest === "none") return;
+    this.delivered = true;
+    if ((await this.turbo.decisions.base) !== "miss") return;
+    await Promise.race([this.relay.connected, this.turbo.exited]);
+    await this.relay.deliver(code, receipt);
   }
 }
 
 /** Give the task the run's result (turbo caches it when it is a success) and wait for turbo to finish. */
-async function handOver(turbo: ReturnType<typeof runTurboTask>, relay: Relay, code: number, summary: RecoverSummary | undefined, loaded: AnyLoadedRecipe, context: CommandContext, verbose: boolean): Promise<void> {
-  const decision = await turbo.decision;
+async function handOver(turbo: TurboRun, relay: Relay, code: number, summary: RecoverSummary | undefined, loaded: AnyLoadedRecipe, context: CommandContext, verbose: boolean): Promise<void> {
+  const decision = await turbo.decisions.main;
   // A miss is known from turbo's output before its task has started and connected.
   if (decision === "miss") await Promise.race([relay.connected, turbo.exited]);
   if (decision === "miss") {
@@ -119,7 +152,7 @@ async function handOver(turbo: ReturnType<typeof runTurboTask>, relay: Relay, co
   }
   const { code: turboCode, output } = await turbo.exited;
   // turbo failing on its own (not by relaying our exit code) only costs the cache; say so once.
-  if (decision === "unavailable" || (code === ExitCode.ok && turboCode !== 0)) {
+  if (code === ExitCode.ok && (decision === "unavailable" || turboCode !== 0)) {
     const why = output.trim().split("\n").at(-1) ?? "no output";
     if (!verbose) context.stderr.write(`model-recover: note: turbo did not cache this recovery (${why}); pnpm recover --verbose shows its output\n`);
   }

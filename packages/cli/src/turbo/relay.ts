@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RunReceipt } from "./run-receipt.js";
+import type { BaseReceipt, RunReceipt } from "./run-receipt.js";
 
 /**
  * The glue's end of the private channel to turbo's `recover` task (bin/turbo-relay.js): a Unix
@@ -38,7 +38,7 @@ export class Relay {
   }
 
   /** Hand the task the result; true once it has written the receipt. */
-  async deliver(exitCode: number, receipt: RunReceipt): Promise<boolean> {
+  async deliver(exitCode: number, receipt: RunReceipt | BaseReceipt): Promise<boolean> {
     const socket = this.socket;
     if (!socket) return false;
     return new Promise((resolve) => {

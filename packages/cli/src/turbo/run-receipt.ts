@@ -8,6 +8,9 @@ import { type AnyLoadedRecipe, isTensorRecipe, type KnownOutput, type RecoverSum
  */
 const SAFETENSORS_OUTPUT = /^(model(-\d{5}-of-\d{5})?\.safetensors|model\.safetensors\.index\.json)$/;
 
+/** What turbo caches for a chained recipe's base step: the output itself is the content store's. */
+export type BaseReceipt = { ok: true; recipe: string; step: "converted" | "reused" } | { ok: false; recipe: string; exitCode: number };
+
 export type RunReceipt = SuccessReceipt | { ok: false; recipe: string; exitCode: number };
 export interface SuccessReceipt {
   ok: true;
