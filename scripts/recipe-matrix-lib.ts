@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type AnyLoadedRecipe, isTensorRecipe, loadRecipe, RecipeError, recipeNames } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, isDeltaPipeline, isTensorRecipe, loadRecipe, RecipeError, recipeNames } from "@model-recover/pipeline";
 
 /** One job of the recover workflow: a recipe by the name `model-recover recover <recipe>` takes. */
 export interface MatrixEntry {
@@ -12,6 +12,8 @@ export interface MatrixEntry {
   after?: string;
   /** Set for a conversion (the tensor engine): it reads an original download, not a release. */
   conversion?: true;
+  /** Set for an additive delta (the tensor engine too): it reads a base and a delta folder, not a release. */
+  delta?: true;
 }
 
 export interface RecipeMatrix {
@@ -38,8 +40,14 @@ export async function recipeMatrix(manifestsDir: string): Promise<RecipeMatrix> 
   return { include };
 }
 
-function graphFields(loaded: AnyLoadedRecipe): Pick<MatrixEntry, "after" | "conversion"> {
-  return { ...(loaded.baseRecipe ? { after: loaded.baseRecipe.recipe.name } : {}), ...(isTensorRecipe(loaded) ? { conversion: true as const } : {}) };
+function graphFields(loaded: AnyLoadedRecipe): Pick<MatrixEntry, "after" | "conversion" | "delta"> {
+  return { ...(loaded.baseRecipe ? { after: loaded.baseRecipe.recipe.name } : {}), ...tensorKind(loaded) };
+}
+
+/** Both run on the tensor engine, but a delta is no conversion: it is published, and its job needs its folder. */
+function tensorKind(loaded: AnyLoadedRecipe): Pick<MatrixEntry, "conversion" | "delta"> {
+  if (!isTensorRecipe(loaded)) return {};
+  return isDeltaPipeline(loaded.pipeline) ? { delta: true } : { conversion: true };
 }
 
 /**
@@ -57,9 +65,24 @@ export function realStages(matrix: RecipeMatrix): { first: RecipeMatrix; after: 
   return { first: { include: real.filter((e) => !e.after) }, after: { include: real.filter((e) => e.after) } };
 }
 
-/** The recipes a synthetic release can stand in for: every release; a conversion reads an original download, which the convert-llama tests make with torch. */
+/** Why the synthetic job cannot build a release of an entry's shape; undefined for an XOR release, which it can. */
+export function syntheticGap(entry: MatrixEntry): string | undefined {
+  if (entry.conversion) return "a conversion reads an original download, not a release (the convert-llama tests make one with torch)";
+  if (entry.delta) return "an additive delta reads a base and a delta folder, and scripts/synthetic-release.ts builds XOR releases only (the apply-delta and chained-delta tests cover the delta math)";
+  return undefined;
+}
+
+/** The recipes a synthetic release can stand in for: the XOR releases. */
 export function syntheticOnly(matrix: RecipeMatrix): RecipeMatrix {
-  return { include: matrix.include.filter((entry) => !entry.conversion) };
+  return { include: matrix.include.filter((entry) => syntheticGap(entry) === undefined) };
+}
+
+/** The recipes the synthetic job leaves out, each with why, so that the run says so rather than dropping them unseen. */
+export function syntheticLeftOut(matrix: RecipeMatrix): string[] {
+  return matrix.include.flatMap((entry) => {
+    const gap = syntheticGap(entry);
+    return gap === undefined ? [] : [`${entry.recipe}: ${gap}`];
+  });
 }
 
 /** The entries that need real base weights. */

@@ -3,7 +3,7 @@ import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelRecover, repoRoot, system } from "../support/cli.js";
+import { modelRecover, modelRecoverInProcess, repoRoot, system } from "../support/cli.js";
 
 // The command line of additive deltas, end to end: model-recover apply-delta and recover <delta recipe>,
 // on tiny LLaMA-shaped pairs made by torch, against FastChat's math done by torch.
@@ -99,6 +99,14 @@ describe("model-recover recover <delta recipe>", () => {
     const run = await modelRecover(["recover", "vicuna-13b-v0", "--base", join(dir, "v0", "base"), "--out", join(dir, "y")]);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('model-recover: no --enc given for vicuna-13b-v0: pass --enc <the downloaded delta folder>, set MODEL_RECOVER_ENC, or put "enc" in model-recover.config.json\n');
+  });
+
+  it("list shows a delta by its base recipe and what its hashes allow: no md5 of the delta's files, the card's of the outputs (none), its base's md5s not taken for its own", async () => {
+    const run = await modelRecoverInProcess(["list"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^vicuna-7b-v1\.1 +LLaMA-7B converted to Hugging Face format .*, as recipe llama-7b-hf makes it +add-delta +unknown +no delta md5 published, card md5 0\/7 +-$/m);
+    expect(run.stdout).toMatch(/^alpaca-7b +.* +weight-diff +unknown +no delta md5 published, parameter sum, card md5 0\/8 +-$/m);
+    expect(run.stdout).not.toMatch(/(add-delta|add-delta-v0|weight-diff) .*input md5/);
   });
 });
 

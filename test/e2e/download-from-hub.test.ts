@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { xorshift32Bytes } from "@model-recover/xor-core";
-import { modelRecover, pnpmScript, startModelRecover } from "../support/cli.js";
+import { modelRecover, modelRecoverInProcess, pnpmScript, startModelRecover } from "../support/cli.js";
 import { BIG_BYTES, folderBytes, HUB_REPO, type HubRelease, serveSmallRelease } from "../support/hub-release.js";
 
 const TOKEN = "hf_downloadTokenNeverShown";
@@ -158,4 +158,21 @@ describe("model-recover download: the release on disk, verified and resumable", 
     expect(await folderBytes(out)).toEqual(await folderBytes(release.modelDir));
     expect((await readdir(kept)).filter((name) => name !== ".model-recover-download").sort()).toEqual((await readdir(release.encDir)).filter((name) => name.endsWith(".enc")).sort());
   }, 180_000);
+});
+
+describe("model-recover download: usage", () => {
+  it("refuses a tensor recipe in one line that says which it is: an additive delta (fetch its folder, --enc) or a conversion (--base)", async () => {
+    const to = join(tmpdir(), "mr-download-never-made");
+    const cases: [string, string][] = [
+      ["vicuna-7b-v1.1", "vicuna-7b-v1.1 is an additive delta (add-delta), not an XOR release, and download fetches XOR releases only; fetch the delta folder (https://huggingface.co/lmsys/vicuna-7b-delta-v1.1) yourself and pass it to recover with --enc"],
+      ["alpaca-7b", "alpaca-7b is an additive delta (weight-diff), not an XOR release, and download fetches XOR releases only; fetch the delta folder (https://huggingface.co/tatsu-lab/alpaca-7b-wdiff) yourself and pass it to recover with --enc"],
+      ["llama-30b-hf", "llama-30b-hf is a conversion of Meta's originals; there is no release to download: pass the original download to recover with --base"],
+    ];
+    for (const [recipe, message] of cases) {
+      const run = await modelRecoverInProcess(["download", recipe, "--to", to]);
+      expect(run.code, recipe).toBe(2);
+      expect(run.stderr).toBe(`model-recover: ${message}\n`);
+    }
+    expect(existsSync(to)).toBe(false);
+  });
 });

@@ -142,6 +142,13 @@ describe("an output folder that is, lies in or holds an input is refused before 
     expect(await readdir(dir)).not.toContain("refused-out");
   });
 
+  it("pack --format add-delta refuses a bad --name as bad usage (exit 2) too, as the XOR formats do, before it reads anything", async () => {
+    const run = await modelRecover(["pack", "--format", "add-delta", "--model", codec.model, "--base", codec.base, "--out", join(dir, "refused-delta"), "--name", "Bad"]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toBe('model-recover: --name "Bad" must be lowercase letters, digits, . _ - (like belle-13b-2m)\n');
+    expect(await readdir(dir)).not.toContain("refused-delta");
+  });
+
   it("pack refuses, before encrypting anything, a model file whose payload name would pass 255 bytes (exit 4, one line)", async () => {
     const model = join(dir, "long-names");
     await mkdir(model);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RecipeError } from "@model-recover/pipeline";
-import { realOnly, realStages, recipeMatrix, syntheticOnly } from "../../scripts/recipe-matrix-lib.js";
+import { realOnly, realStages, recipeMatrix, syntheticLeftOut, syntheticOnly } from "../../scripts/recipe-matrix-lib.js";
 import { repoRoot } from "../support/cli.js";
 import { runScript } from "../support/script.js";
 
@@ -43,12 +43,24 @@ describe("scripts/recipe-matrix.ts on manifests/", () => {
     expect([...first.include, ...after.include].map((e) => e.recipe).sort()).toEqual(realOnly(matrix).include.map((e) => e.recipe).sort());
   });
 
-  it("builds synthetic releases of every recipe but the conversions, which read an original download", async () => {
+  it("tells a delta from a conversion: both run on the tensor engine, but a delta reads a base and its delta folder", async () => {
+    const matrix = await recipeMatrix(manifests);
+    expect(matrix.include).toContainEqual({ recipe: "vicuna-7b-v1.1", title: expect.any(String), real: true, after: "llama-7b-hf", delta: true });
+    expect(matrix.include).toContainEqual(expect.objectContaining({ recipe: "alpaca-7b", delta: true }));
+    expect(matrix.include.filter((entry) => entry.conversion).map((entry) => entry.recipe).sort()).toEqual(["llama-13b-hf", "llama-30b-hf", "llama-65b-hf", "llama-7b-hf"]);
+    expect(matrix.include.filter((entry) => entry.delta && entry.conversion)).toEqual([]);
+  });
+
+  it("builds synthetic releases of every XOR recipe, and names each conversion and delta it leaves out, with why", async () => {
     const matrix = await recipeMatrix(manifests);
     const synthetic = syntheticOnly(matrix).include.map((entry) => entry.recipe);
     expect(synthetic).toContain("oasst-sft-6-llama-30b");
     expect(synthetic.filter((name) => /^llama-\d+b-hf$/.test(name))).toEqual([]);
-    expect(synthetic).toHaveLength(matrix.include.filter((entry) => !entry.conversion).length);
+    expect(synthetic).toHaveLength(matrix.include.filter((entry) => !entry.conversion && !entry.delta).length);
+    const leftOut = syntheticLeftOut(matrix);
+    expect(leftOut).toHaveLength(matrix.include.length - synthetic.length);
+    expect(leftOut).toContainEqual(expect.stringMatching(/^vicuna-7b-v1\.1: an additive delta reads a base and a delta folder, and scripts\/synthetic-release\.ts builds XOR releases only/));
+    expect(leftOut).toContainEqual(expect.stringMatching(/^llama-30b-hf: a conversion reads an original download, not a release/));
   });
 
   it("appends matrix, real and has-real to $GITHUB_OUTPUT with --github-output", async () => {
@@ -66,6 +78,10 @@ describe("scripts/recipe-matrix.ts on manifests/", () => {
       expect(lines.slice(4).map((line) => line.split("=")[0])).toEqual(["synthetic", "real-first", "real-then", "has-real-then"]);
       expect(JSON.parse(lines[6]!.replace(/^real-then=/, "")).include.map((entry: { recipe: string }) => entry.recipe).sort()).toEqual(CHAINED);
       expect(lines[7]).toBe("has-real-then=true");
+      // Each recipe the synthetic job leaves out is an annotation on the run, not a silent gap.
+      const notices = run.stderr.trimEnd().split("\n");
+      expect(notices).toHaveLength(syntheticLeftOut(JSON.parse(run.stdout)).length);
+      expect(notices).toContainEqual(expect.stringMatching(/^::notice title=not in the synthetic job::vicuna-7b-v1\.1: an additive delta /));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { downloadRelease, formatBytes, isTensorRecipe, loadRecipe, openHubRelease, printable, UsageError } from "@model-recover/pipeline";
+import { downloadRelease, formatBytes, isDeltaPipeline, isTensorRecipe, type LoadedTensorRecipe, loadRecipe, openHubRelease, printable, UsageError } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { createDownloadProgress } from "./download-progress.js";
 import { ExitCode, exitCodesHelp } from "./exit-codes.js";
@@ -27,7 +27,7 @@ export async function downloadCommand(argv: string[], context: CommandContext): 
   }
   if (positionals.length !== 1) throw new UsageError(`expected one recipe, found ${positionals.length}: model-recover download <recipe> --to <folder> (try --help)`);
   const loaded = await loadRecipe(positionals[0]!, { cwd: context.cwd });
-  if (isTensorRecipe(loaded)) throw new UsageError(`${printable(loaded.recipe.name)} is a conversion of Meta's originals; there is no release to download`);
+  if (isTensorRecipe(loaded)) throw new UsageError(notAReleaseMessage(loaded));
   const flags = values as { to: string; revision?: string; "token-file"?: string };
   const location = hubLocation(loaded, flags.revision);
   const hub = await hubClient(flags, context);
@@ -42,4 +42,12 @@ export async function downloadCommand(argv: string[], context: CommandContext): 
   for (const file of summary.files) context.stdout.write(`${printable(file.name)}  ${formatBytes(file.bytes)}  ${file.status === "present" ? "already here, verified" : "downloaded, verified"}\n`);
   context.stdout.write(`\nAll ${summary.files.length} files of ${printable(loaded.recipe.title)} in ${printable(toDir)} (${summary.seconds.toFixed(1)} s). Recover with:\n  model-recover recover ${printable(loaded.recipe.name)} --enc ${printable(toDir)} --base <base>\n`);
   return ExitCode.ok;
+}
+
+/** download fetches XOR releases only; a tensor recipe is told apart, since a delta does have a folder to fetch. */
+function notAReleaseMessage(loaded: LoadedTensorRecipe): string {
+  const name = printable(loaded.recipe.name);
+  if (!isDeltaPipeline(loaded.pipeline)) return `${name} is a conversion of Meta's originals; there is no release to download: pass the original download to recover with --base`;
+  const where = loaded.recipe.card ? ` (${printable(loaded.recipe.card)})` : "";
+  return `${name} is an additive delta (${printable(loaded.pipeline.name)}), not an XOR release, and download fetches XOR releases only; fetch the delta folder${where} yourself and pass it to recover with --enc`;
 }

@@ -1,4 +1,4 @@
-import { type AnyLoadedRecipe, formatBytes, isEncrypted, isTensorPipeline, loadRecipe, printable, recipeNames, type Recipe } from "@model-recover/pipeline";
+import { type AnyLoadedRecipe, formatBytes, isDeltaPipeline, isEncrypted, isTensorPipeline, loadRecipe, printable, recipeNames, type Recipe } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { ExitCode } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
@@ -38,11 +38,14 @@ function knownSize(recipe: Recipe): string {
 
 /**
  * Which checks the published hashes allow: a header always verifies its file; the card's md5 where
- * published; a conversion's inputs, where their md5s are published.
+ * published; a conversion's inputs, where their md5s are published. A delta's inputs are its base,
+ * which the base column names (that recipe's output, checked as it is made), and the delta folder,
+ * whose files nobody published an md5 of: its base's md5s are no input md5s of its own.
  */
 function verifiable({ recipe, pipeline, base }: AnyLoadedRecipe): string {
   const withMd5 = recipe.files.filter((f) => f.md5 !== null).length;
   const md5 = `card md5 ${withMd5}/${recipe.files.length}`;
+  if (isDeltaPipeline(pipeline)) return ["no delta md5 published", ...(recipe.paramSum ? ["parameter sum"] : []), md5].join(", ");
   if (isTensorPipeline(pipeline)) {
     const inputs = base.files ?? [];
     return `input md5 ${inputs.filter((f) => f.md5 !== null).length}/${inputs.length}, ${md5}`;

@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { writeFresh } from "@model-recover/safe-fs";
+import { refuseBadPackName } from "../pack/pack.js";
 import { validateRecipe } from "../recipe/load-recipe.js";
 import { refuseOverlaps } from "../recover/overlaps.js";
 import type { Recipe } from "../recipe/types.js";
@@ -28,6 +29,8 @@ export interface PackDeltaOptions {
  * how the tuned folder was saved, which the delta does not carry).
  */
 export async function packDelta(options: PackDeltaOptions): Promise<{ recipe: Recipe; recipePath: string; summary: MakeDeltaSummary }> {
+  // Before the recipe's path is made of it, and as the XOR formats refuse it.
+  refuseBadPackName(options.name);
   const recipePath = resolve(options.recipePath ?? join(options.outDir, `${options.name}.recipe.json`));
   const draft = recipeOf(options, [{ name: "config.json", md5: null }]);
   validateRecipe(recipePath, draft);

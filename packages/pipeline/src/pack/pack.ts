@@ -54,14 +54,19 @@ export async function packRelease(options: PackOptions): Promise<PackResult> {
   }
 }
 
+/** --name is typed by the user, so a bad one is bad usage (exit 2), as in every format, not a broken recipe (3). */
+export function refuseBadPackName(name: string): void {
+  const problem = recipeNameProblem(name);
+  if (problem) throw new UsageError(`--name ${problem}`);
+}
+
 async function pack(options: PackOptions): Promise<PackResult> {
   const { modelDir, outDir, name } = options;
   // Everything that can be refused is refused before the first byte is encrypted.
   const pipeline = await loadXorPipeline(options.format ?? "xor-enc", "--format").catch((error: unknown) => {
     throw error instanceof RecipeError ? new UsageError(error.message.replace(/^--format: \/pipeline: /, "--format ")) : error;
   });
-  const nameProblem = recipeNameProblem(name);
-  if (nameProblem) throw new UsageError(`--name ${nameProblem}`);
+  refuseBadPackName(name);
   const clear = new Set(options.clear ?? []);
   const names = await listModelFiles(modelDir);
   for (const wanted of clear) if (!names.includes(wanted)) throw new InputError("ENC_MISSING", `${join(modelDir, wanted)}: named with --clear but not in the model folder`);
