@@ -24,6 +24,8 @@ interface Request {
   baseDigest: string;
   store: string;
   paths: { base: string; enc: string; out: string };
+  /** --to: bin or safetensors. */
+  to: string;
 }
 
 /**
@@ -59,13 +61,13 @@ async function understand(args: string[], context: CommandContext & { repoRoot: 
     const store = resolve(context.cwd, flags.store ?? context.env.MODEL_RECOVER_STORE ?? join(context.repoRoot, ".cache", "model-recover", "store"));
     const settings = { verify: flags.verify, to: flags.to, keepBin: flags["keep-bin"] === true };
     const digest = isTensorRecipe(loaded) ? await tensorInputsDigest(loaded, paths, settings) : await inputsDigest(loaded, paths, settings);
-    return { loaded, digest, baseDigest: await baseStepDigest(loaded, paths.base, settings.verify), store, paths };
+    return { loaded, digest, baseDigest: await baseStepDigest(loaded, paths.base, settings.verify), store, paths, to: flags.to };
   } catch {
     return undefined;
   }
 }
 
-async function recoverThroughTurbo({ loaded, digest, baseDigest, store, paths }: Request, args: string[], context: CommandContext & { repoRoot: string }, verbose: boolean): Promise<number> {
+async function recoverThroughTurbo({ loaded, digest, baseDigest, store, paths, to }: Request, args: string[], context: CommandContext & { repoRoot: string }, verbose: boolean): Promise<number> {
   const receiptFile = join(packageDir, ".receipts", `${digest}.json`);
   // Only a receipt turbo restores now may say the recovery is cached.
   await rm(receiptFile, { force: true });
@@ -109,7 +111,7 @@ async function recoverThroughTurbo({ loaded, digest, baseDigest, store, paths }:
     gate.discard();
     await turbo.exited;
     const known = await readKnownOutputs(receiptFile, loaded);
-    if (isTensorRecipe(loaded)) return putBackTensorOutputs({ loaded, known, store, paths, args }, context);
+    if (isTensorRecipe(loaded)) return putBackTensorOutputs({ loaded, known, store, paths, args, to }, context);
     context.stderr.write(`model-recover: turbo cache hit: ${loaded.recipe.name} was recovered and verified from these very inputs before; checking the outputs and putting back what is missing from the store, no XOR work\n`);
     return runCli(["recover", ...args], { ...context, hooks: { store: { dir: store, ...(known ? { known } : {}) } } });
   } finally {

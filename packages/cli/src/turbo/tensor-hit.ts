@@ -1,15 +1,18 @@
-import { type AnyLoadedRecipe, isDeltaPipeline, type KnownOutput, printable, putBackOutputs, refuseOverlaps, type TensorPipelineDefinition } from "@model-recover/pipeline";
+import { isDeltaPipeline, type KnownOutput, type LoadedTensorRecipe, printable, putBackOutputs, refuseOverlaps } from "@model-recover/pipeline";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { reportError, runCli } from "../run-cli.js";
+import { putBackProblem, receiptProblem } from "./tensor-receipt.js";
 
 export interface TensorHit {
-  loaded: AnyLoadedRecipe & { pipeline: TensorPipelineDefinition };
+  loaded: LoadedTensorRecipe;
   /** The receipt turbo put back, read as untrusted input (undefined when it was unusable). */
   known: Map<string, KnownOutput> | undefined;
   store: string;
   paths: { base: string; enc: string; out: string };
   args: string[];
+  /** --to: which files the recipe makes (the .bin weights, or model-*.safetensors). */
+  to: string;
 }
 
 /**
@@ -18,22 +21,25 @@ export interface TensorHit {
  * still checked apart from the inputs, as the run that was skipped would have; a file the store can
  * no longer vouch for makes the recipe run again, as model-recover recover runs it.
  */
-export async function putBackTensorOutputs({ loaded, known, store, paths, args }: TensorHit, context: CommandContext): Promise<number> {
+export async function putBackTensorOutputs({ loaded, known, store, paths, args, to }: TensorHit, context: CommandContext): Promise<number> {
   const name = printable(loaded.recipe.name);
   const work = isDeltaPipeline(loaded.pipeline) ? "delta" : "conversion";
   try {
-    const inputs = [{ path: paths.base, what: "base (--base)" }, ...(paths.enc ? [{ path: paths.enc, what: "delta folder (--enc)" }] : [])];
+    const inputs = [{ path: paths.base, what: work === "delta" ? "base (--base)" : "original download" }, ...(paths.enc ? [{ path: paths.enc, what: "delta folder (--enc)" }] : [])];
     await refuseOverlaps(paths.out, inputs);
-    if (known && known.size > 0) {
+    const unusable = !known || known.size === 0 ? "it names no usable file" : receiptProblem(loaded, known, to);
+    if (known && !unusable) {
       const { kept, restored, missing } = await putBackOutputs({ outDir: paths.out, files: known, store: { dir: store } });
-      if (missing.length === 0) {
+      const wrong = missing.length === 0 ? await putBackProblem(loaded, known, paths.out) : undefined;
+      if (missing.length === 0 && !wrong) {
         context.stderr.write(`model-recover: turbo cache hit: ${name} was made and verified from these very inputs before; no ${work} work\n`);
         context.stdout.write(`All ${known.size} files of ${name} are in ${printable(paths.out)}: ${kept.length} as verified before, ${restored.length} put back from the store (${printable(store)})\n`);
         return ExitCode.ok;
       }
-      context.stderr.write(`model-recover: turbo cache hit, but the store no longer holds ${missing.map(printable).join(", ")} as verified; running the ${work} again\n`);
+      const why = wrong ? `what it put back is not the recipe's output (${wrong})` : `the store no longer holds ${missing.join(", ")} as verified`;
+      context.stderr.write(`model-recover: turbo cache hit, but ${printable(why)}; running the ${work} again\n`);
     } else {
-      context.stderr.write(`model-recover: turbo cache hit, but its receipt names no usable file; running the ${work} again\n`);
+      context.stderr.write(`model-recover: turbo cache hit, but its receipt cannot stand for ${name}'s outputs (${printable(unusable ?? "")}); running the ${work} again\n`);
     }
   } catch (error) {
     return reportError(error, context);

@@ -49,6 +49,13 @@ describe("putBackOutputs: a cached tensor run's files back in --out, only as the
     expect(await readFile(outside, "utf8")).toBe("mine");
   });
 
+  it("refuses a folder under an output's name in one line, leaving it alone", async () => {
+    const out = join(dir, "out-folder");
+    await mkdir(join(out, "config.json"), { recursive: true });
+    await expect(putBackOutputs({ outDir: out, files, store })).rejects.toMatchObject({ code: "OUT_NOT_WRITABLE", message: `${join(out, "config.json")}: is a folder where config.json goes; move it away or pass another --out` });
+    expect((await lstat(join(out, "config.json"))).isDirectory()).toBe(true);
+  });
+
   it("reports a file whose stored copy was edited in place as missing, and leaves what is under its name alone", async () => {
     const out = join(dir, "out");
     const target = join(out, "pytorch_model.bin");

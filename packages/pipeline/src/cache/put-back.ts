@@ -1,5 +1,6 @@
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
+import { InputError } from "../errors.js";
 import type { KnownOutput } from "../recover/existing-outputs.js";
 import { OutputFolder } from "../recover/output-folder.js";
 import { OutputStore } from "./output-store.js";
@@ -32,6 +33,7 @@ export async function putBackOutputs(options: { outDir: string; files: ReadonlyM
       }
       const target = join(options.outDir, name);
       const [here, stored] = await Promise.all([lstat(target).catch(() => undefined), lstat(entry)]);
+      if (here?.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${target}: is a folder where ${name} goes; move it away or pass another --out`);
       if (here?.isFile() && here.dev === stored.dev && here.ino === stored.ino) result.kept.push(name);
       else if (await store.restore(sha256, size, folder.scratchPath(name, "restore"), target)) result.restored.push(name);
       else result.missing.push(name);
