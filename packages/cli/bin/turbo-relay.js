@@ -5,7 +5,7 @@
 // socket and writes the receipt turbo caches, then exits with the work's exit code (turbo caches
 // successes only). `recover-base` is the step of a chained recipe's base recipe (the conversion
 // `recover` depends on); for a recipe with no such step its digest is "none" and it does nothing.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 
 const base = process.argv[2] === "base";
@@ -14,6 +14,9 @@ const digest = process.env[base ? "MODEL_RECOVER_BASE_DIGEST" : "MODEL_RECOVER_I
 const folder = base ? ".base-receipts" : ".receipts";
 
 function writeReceipt(receipt) {
+  // turbo caches the whole folder as this task's output: only this digest's receipt goes in it
+  // (another run's restored one is lost at worst, and that run then does its work again).
+  rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
   const file = `${folder}/${digest}.json`;
   writeFileSync(`${file}.tmp`, `${JSON.stringify(receipt, null, 2)}\n`);
