@@ -1,4 +1,5 @@
-import { isDeltaPipeline, type KnownOutput, type LoadedTensorRecipe, printable, putBackOutputs, refuseOverlaps } from "@model-recover/pipeline";
+import { dirname } from "node:path";
+import { isDeltaPipeline, type KnownOutput, type LoadedTensorRecipe, printable, putBackOutputs, refuseOverlaps, tensorRecipeInputs } from "@model-recover/pipeline";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { reportError, runCli } from "../run-cli.js";
@@ -21,12 +22,22 @@ export interface TensorHit {
  * still checked apart from the inputs, as the run that was skipped would have; a file the store can
  * no longer vouch for makes the recipe run again, as model-recover recover runs it.
  */
+/**
+ * What the run that was skipped would have kept --out apart from: a delta's base and delta folders; a
+ * conversion's model folder of the originals (as convert-llama does: the download root around it may
+ * hold the output).
+ */
+async function inputPlaces(loaded: LoadedTensorRecipe, paths: TensorHit["paths"]) {
+  if (isDeltaPipeline(loaded.pipeline)) return [{ path: paths.base, what: "base (--base)" }, { path: paths.enc, what: "delta folder (--enc)" }];
+  const [params] = await tensorRecipeInputs(loaded, paths);
+  return [{ path: params ? dirname(params.path) : paths.base, what: "originals folder" }];
+}
+
 export async function putBackTensorOutputs({ loaded, known, store, paths, args, to }: TensorHit, context: CommandContext): Promise<number> {
   const name = printable(loaded.recipe.name);
   const work = isDeltaPipeline(loaded.pipeline) ? "delta" : "conversion";
   try {
-    const inputs = [{ path: paths.base, what: work === "delta" ? "base (--base)" : "original download" }, ...(paths.enc ? [{ path: paths.enc, what: "delta folder (--enc)" }] : [])];
-    await refuseOverlaps(paths.out, inputs);
+    await refuseOverlaps(paths.out, await inputPlaces(loaded, paths));
     const unusable = !known || known.size === 0 ? "it names no usable file" : receiptProblem(loaded, known, to);
     if (known && !unusable) {
       const { kept, restored, missing } = await putBackOutputs({ outDir: paths.out, files: known, store: { dir: store } });

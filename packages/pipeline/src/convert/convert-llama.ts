@@ -1,4 +1,4 @@
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
 import { convertGeometry, knownLlamaSize, planTensors, shardCheckpoint } from "@model-recover/llama-convert";
 import { statRegularFile } from "@model-recover/safe-fs";
@@ -86,10 +86,8 @@ async function prepare(options: ConvertLlamaOptions, onEvent: (event: ConvertLla
   const shardCount = options.dryRun ? (size?.shards ?? Math.max(1, originals.shards.length)) : expectedShards(originals, size);
   const geometry = convertGeometry(originals.params, shardCount, originals.paramsPath);
   if (!options.dryRun && !originals.tokenizer) throw new InputError("ORIGINALS_MISSING", `${originals.dir}: no tokenizer.model here or in ${dirname(originals.dir)}; the original download has it next to the model folders`);
-  // An output folder holding the originals' folder also holds the download root's tokenizer.model;
-  // one inside the download given (its root) would write among the user's files.
-  const given = resolve(options.originals);
-  await refuseOverlaps(options.outDir, [{ path: originals.dir, what: "originals folder" }, ...(given !== originals.dir ? [{ path: given, what: "original download" }] : [])]);
+  // An output folder holding the originals' folder also holds the download root's tokenizer.model.
+  await refuseOverlaps(options.outDir, [{ path: originals.dir, what: "originals folder" }]);
   return { pipeline, format: options.format ?? pipeline.output, originals, published, model, geometry };
 }
 
