@@ -17,12 +17,6 @@ export interface TensorHit {
 }
 
 /**
- * A turbo cache hit of a tensor recipe (a conversion, an additive delta): the files its receipt
- * names are checked in place or put back from the store, with no tensor work. The output folder is
- * still checked apart from the inputs, as the run that was skipped would have; a file the store can
- * no longer vouch for makes the recipe run again, as model-recover recover runs it.
- */
-/**
  * What the run that was skipped would have kept --out apart from: a delta's base and delta folders; a
  * conversion's model folder of the originals (as convert-llama does: the download root around it may
  * hold the output).
@@ -33,6 +27,13 @@ async function inputPlaces(loaded: LoadedTensorRecipe, paths: TensorHit["paths"]
   return [{ path: params ? dirname(params.path) : paths.base, what: "originals folder" }];
 }
 
+/**
+ * A turbo cache hit of a tensor recipe (a conversion, an additive delta): the files its receipt
+ * names are checked in place or put back from the store, with no tensor work. The output folder is
+ * still checked apart from the inputs, as the run that was skipped would have; a receipt that falls
+ * short of the recipe, or a file the store can no longer vouch for, makes the recipe run again, as
+ * model-recover recover runs it.
+ */
 export async function putBackTensorOutputs({ loaded, known, store, paths, args, to }: TensorHit, context: CommandContext): Promise<number> {
   const name = printable(loaded.recipe.name);
   const work = isDeltaPipeline(loaded.pipeline) ? "delta" : "conversion";

@@ -1,7 +1,7 @@
+import { join } from "node:path";
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
 import { hashFile } from "@model-recover/md5-manifest";
 import type { KnownOutput, LoadedTensorRecipe } from "@model-recover/pipeline";
-import { join } from "node:path";
 
 const TORCH_WEIGHTS = /^pytorch_model(-\d+-of-\d+)?\.bin(\.index\.json)?$/;
 /** Small files are hashed again on a hit: cheap, and the receipt's own md5 is only what the cache says. */
