@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { modelRecover, pnpmScript, repoRoot, system } from "../support/cli.js";
+import { tamperCachedReceipts } from "../support/turbo-cache.js";
 
 // From Meta's original files to an additive-delta release in one command: `recover <delta recipe>`
 // whose base is a conversion recipe converts the originals into the content store, then adds the
@@ -148,4 +149,27 @@ describe("recover <delta recipe based on a conversion recipe> --base <the origin
     expect(run.stderr).toMatch(/^model-recover: turbo cache hit, but the store no longer holds pytorch_model\.bin as verified; running the delta again$/m);
     expect(await hash("sha256", target)).toBe(await hash("sha256", join(first.tuned, "pytorch_model.bin")));
   }, 180_000);
+
+  it("pnpm recover: a cached receipt naming another model's verified files is not put back: the store did not record making it from these inputs", async () => {
+    const env = { TURBO_CACHE_DIR: join(dir, "turbo-cache"), MODEL_RECOVER_STORE: join(dir, "turbo-store") };
+    // As the Vicuna recipes are: no md5 published for any output, so nothing in the recipe binds them.
+    const recipe = join(recipes, "tiny-vicuna-unpublished.json");
+    const packed = JSON.parse(await readFile(first.recipe, "utf8"));
+    await writeFile(recipe, JSON.stringify({ ...packed, name: "tiny-vicuna-unpublished", files: packed.files.map((f: object) => ({ ...f, md5: null })) }));
+    const args = (out: string) => ["recover", recipe, "--base", originals, "--enc", first.enc, "--out", join(dir, out)];
+    const miss = await pnpmScript(args("unpublished"), { env });
+    expect(miss.code, miss.stderr).toBe(0);
+    // The cache rewritten to name the converted base's weights (verified, in the store, the same size).
+    const baseWeights = join(dir, "converted-bin", "pytorch_model.bin");
+    const base = { size: (await stat(baseWeights)).size, sha256: await hash("sha256", baseWeights), md5: await hash("md5", baseWeights) };
+    const changed = await tamperCachedReceipts(env.TURBO_CACHE_DIR, (receipt) => {
+      if (receipt.recipe !== "tiny-vicuna-unpublished") return;
+      for (const file of receipt.files) if (file.name === "pytorch_model.bin") Object.assign(file, base);
+    });
+    expect(changed).toBeGreaterThan(0);
+    const hit = await pnpmScript(args("unpublished-2"), { env });
+    expect(hit.code, hit.stderr).toBe(0);
+    expect(hit.stderr).toMatch(/^model-recover: turbo cache hit, but its receipt cannot stand for tiny-vicuna-unpublished's outputs \(its pytorch_model\.bin is not the one the store recorded making from these inputs\); running the delta again$/m);
+    expect(await hash("sha256", join(dir, "unpublished-2", "pytorch_model.bin"))).toBe(await hash("sha256", join(first.tuned, "pytorch_model.bin")));
+  }, 240_000);
 });

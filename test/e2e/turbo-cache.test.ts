@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoDir, pnpmScript, system, type CliRun } from "../support/cli.js";
+import { tamperCachedReceipts } from "../support/turbo-cache.js";
 
 const HIT = /model-recover: turbo cache hit: demo was recovered and verified from these very inputs before/;
 /** Lines of turbo's own and of package builds that pnpm recover must never show (issue: one voice). */
@@ -15,30 +16,6 @@ async function editInPlace(path: string, at: number, bytes: number[]): Promise<v
   const handle = await open(path, "r+");
   await handle.write(Buffer.from(bytes), 0, bytes.length, at);
   await handle.close();
-}
-
-/**
- * Rewrite every successful receipt inside turbo's cached artifacts, as anyone who can write to the
- * cache (a shared or remote one) could: the artifacts are tar.zst files, unpacked and packed again.
- */
-async function tamperCachedReceipts(cacheDir: string, change: (receipt: { files: Record<string, unknown>[] }) => void): Promise<number> {
-  let changed = 0;
-  for (const artifact of (await readdir(cacheDir)).filter((n) => n.endsWith(".tar.zst")).map((n) => join(cacheDir, n))) {
-    const work = await mkdtemp(join(tmpdir(), "mr-artifact-"));
-    await system("sh", ["-c", 'zstd -dc "$0" | tar -x -C "$1"', artifact, work], work);
-    for (const entry of await readdir(work, { recursive: true, withFileTypes: true })) {
-      const path = join(entry.parentPath, entry.name);
-      if (!entry.isFile() || !/[/\\]\.receipts$/.test(entry.parentPath)) continue;
-      const receipt = JSON.parse(await readFile(path, "utf8"));
-      if (receipt.ok !== true) continue;
-      change(receipt);
-      await writeFile(path, JSON.stringify(receipt));
-      changed++;
-    }
-    await system("sh", ["-c", 'tar -c -C "$1" $(ls -A "$1") | zstd -q -f -o "$0"', artifact, work], work);
-    await rm(work, { recursive: true, force: true });
-  }
-  return changed;
 }
 
 describe("pnpm recover through turbo: cached by the identity of its inputs, quiet, and never trusting what it caches", () => {

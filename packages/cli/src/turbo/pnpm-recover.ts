@@ -11,6 +11,7 @@ import { resolvePaths } from "../settings.js";
 import { baseStepDigest, inputsDigest, tensorInputsDigest } from "./inputs-digest.js";
 import { OutputGate } from "./output-gate.js";
 import { Relay } from "./relay.js";
+import { recordMade } from "./made-record.js";
 import { type BaseReceipt, readKnownOutputs, receiptOf, type RunReceipt } from "./run-receipt.js";
 import { putBackTensorOutputs } from "./tensor-hit.js";
 import { runTurboTask, type TurboRun } from "./turbo-task.js";
@@ -103,6 +104,8 @@ async function recoverThroughTurbo({ loaded, digest, baseDigest, store, paths, t
     context.signal?.removeEventListener("abort", stop);
     if (!cached) {
       gate.open();
+      // Not having it only costs a later hit, which then runs the recipe again.
+      if (code === ExitCode.ok && summary && isTensorRecipe(loaded)) await recordMade(store, digest, receiptOf(summary)).catch(() => undefined);
       // A run that stopped before its base step was done fails that step too, so turbo caches neither.
       await base.deliver(code === ExitCode.ok ? ExitCode.internal : code, { ok: false, recipe: loaded.baseRecipe?.recipe.name ?? loaded.recipe.name, exitCode: code });
       await handOver(turbo, relay, code, summary, loaded, context, verbose);
@@ -111,7 +114,7 @@ async function recoverThroughTurbo({ loaded, digest, baseDigest, store, paths, t
     gate.discard();
     await turbo.exited;
     const known = await readKnownOutputs(receiptFile, loaded);
-    if (isTensorRecipe(loaded)) return putBackTensorOutputs({ loaded, known, store, paths, args, to }, context);
+    if (isTensorRecipe(loaded)) return putBackTensorOutputs({ loaded, known, digest, store, paths, args, to }, context);
     context.stderr.write(`model-recover: turbo cache hit: ${loaded.recipe.name} was recovered and verified from these very inputs before; checking the outputs and putting back what is missing from the store, no XOR work\n`);
     return runCli(["recover", ...args], { ...context, hooks: { store: { dir: store, ...(known ? { known } : {}) } } });
   } finally {

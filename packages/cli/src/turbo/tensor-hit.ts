@@ -1,14 +1,18 @@
-import { dirname } from "node:path";
+import { rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { isDeltaPipeline, type KnownOutput, type LoadedTensorRecipe, printable, putBackOutputs, refuseOverlaps, tensorRecipeInputs } from "@model-recover/pipeline";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { reportError, runCli } from "../run-cli.js";
+import { madeRecordProblem } from "./made-record.js";
 import { putBackProblem, receiptProblem } from "./tensor-receipt.js";
 
 export interface TensorHit {
   loaded: LoadedTensorRecipe;
   /** The receipt turbo put back, read as untrusted input (undefined when it was unusable). */
   known: Map<string, KnownOutput> | undefined;
+  /** The identity of recipe, inputs and settings: the key of turbo's task and of the store's record. */
+  digest: string;
   store: string;
   paths: { base: string; enc: string; out: string };
   args: string[];
@@ -34,12 +38,12 @@ async function inputPlaces(loaded: LoadedTensorRecipe, paths: TensorHit["paths"]
  * short of the recipe, or a file the store can no longer vouch for, makes the recipe run again, as
  * model-recover recover runs it.
  */
-export async function putBackTensorOutputs({ loaded, known, store, paths, args, to }: TensorHit, context: CommandContext): Promise<number> {
+export async function putBackTensorOutputs({ loaded, known, digest, store, paths, args, to }: TensorHit, context: CommandContext): Promise<number> {
   const name = printable(loaded.recipe.name);
   const work = isDeltaPipeline(loaded.pipeline) ? "delta" : "conversion";
   try {
     await refuseOverlaps(paths.out, await inputPlaces(loaded, paths));
-    const unusable = !known || known.size === 0 ? "it names no usable file" : receiptProblem(loaded, known, to);
+    const unusable = !known || known.size === 0 ? "it names no usable file" : (receiptProblem(loaded, known, to) ?? (await madeRecordProblem(store, digest, loaded.recipe.name, known)));
     if (known && !unusable) {
       const { kept, restored, missing } = await putBackOutputs({ outDir: paths.out, files: known, store: { dir: store } });
       const wrong = missing.length === 0 ? await putBackProblem(loaded, known, paths.out) : undefined;
@@ -48,6 +52,8 @@ export async function putBackTensorOutputs({ loaded, known, store, paths, args, 
         context.stdout.write(`All ${known.size} files of ${name} are in ${printable(paths.out)}: ${kept.length} as verified before, ${restored.length} put back from the store (${printable(store)})\n`);
         return ExitCode.ok;
       }
+      // What this hit put under final names did not stand: it goes, so a rerun that fails leaves nothing unverified.
+      await Promise.all(restored.map((file) => rm(join(paths.out, file), { force: true })));
       const why = wrong ? `what it put back is not the recipe's output (${wrong})` : `the store no longer holds ${missing.join(", ")} as verified`;
       context.stderr.write(`model-recover: turbo cache hit, but ${printable(why)}; running the ${work} again\n`);
     } else {
