@@ -44,11 +44,13 @@ function pinnedVersion(root) {
 
 /**
  * What `<command> --version` prints, or undefined when it fails: not there, or corepack's shim that
- * cannot fetch pnpm 12 (no download prompt: it would wait for an answer that never comes).
+ * cannot fetch pnpm 12. Asked offline for its own version: neither corepack's shim nor a pnpm 9.7+ of
+ * another version may download the pinned one on every run (corepack fails its signature and leaves
+ * the unpacked 5 MB in its cache; pnpm 10's switch costs seconds), nor prompt for an answer that never comes.
  * @param {string} command @param {string} root
  */
 function versionOf(command, root) {
-  const env = { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: "0" };
+  const env = { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: "0", COREPACK_ENABLE_NETWORK: "0", npm_config_manage_package_manager_versions: "false" };
   const result = spawnSync(command, ["--version"], { cwd: root, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
   return result.status === 0 ? result.stdout.trim() : undefined;
 }

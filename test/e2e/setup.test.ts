@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -101,9 +101,13 @@ describe("the README's set-up commands on a machine with Node.js 20 and no pnpm"
     expect(enabled.code, enabled.stderr).toBe(0);
     const corepackPnpm = await sh("pnpm --version", clone, freshShellEnv(`${shims}:${nodeOnly}`));
     expect(corepackPnpm.code).not.toBe(0);
-    const run = await sh(firstCommand, clone, freshShellEnv(`${shims}:${nodeOnly}`));
+    // Asked its version, the shim must not download pnpm 12 each run, to fail its signature and leave the unpacked tarball (5 MB) in corepack's cache.
+    const corepackHome = join(dir, "corepack-home");
+    const run = await sh(firstCommand, clone, { ...freshShellEnv(`${shims}:${nodeOnly}`), COREPACK_HOME: corepackHome });
     expect(run.code, run.stderr).toBe(0);
     expect((await system("md5sum", ["-c", md5List()], join(clone, "out", "demo"))).code).toBe(0);
+    const downloaded = await readdir(corepackHome, { recursive: true, withFileTypes: true }).catch(() => []);
+    expect(downloaded.filter((entry) => entry.isFile()).map((entry) => entry.name)).toEqual([]);
   }, 300_000);
 
   it("uses a pnpm 12.4.2 already on PATH, and says nothing of .tools", async () => {
