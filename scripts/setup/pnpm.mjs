@@ -59,11 +59,11 @@ function versionOf(command, root) {
 function installInto(prefix, version, root) {
   // --global with --prefix: bin/ and lib/ under the prefix, as npm lays out a global install.
   // --allow-scripts=pnpm: pnpm's install script puts its native binary in place (npm 11 asks for it).
-  const args = ["install", "--global", "--prefix", prefix, "--allow-scripts=pnpm", "--no-audit", "--no-fund", "--loglevel=error", `pnpm@${version}`];
+  const args = ["install", "--global", "--prefix", prefix, "--allow-scripts=pnpm", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel=error", `pnpm@${version}`];
   say(`pnpm ${version} is not on PATH: installing it into ${prefix} (npm ${args.join(" ")})`);
   const result = spawnSync("npm", args, { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
   if (result.error && /** @type {NodeJS.ErrnoException} */ (result.error).code === "ENOENT") {
-    throw new SetupError("SETUP_NO_NPM", `pnpm ${version} is not on PATH, and npm, which would install it, is not either: install npm (it comes with Node.js) or pnpm ${version}`);
+    throw new SetupError("SETUP_NO_NPM", `pnpm ${version} is not on PATH, and npm, which would install it, is not either: install npm (Node.js's own installers include it; Debian's nodejs does not: apt-get install npm) or pnpm ${version}`);
   }
   if (result.status !== 0) throw new SetupError("SETUP_PNPM", `npm ${args.join(" ")} failed (exit ${result.status ?? result.signal}); npm's message is above`);
 }

@@ -15,7 +15,7 @@ export function ensureSystemPackages() {
   const absent = missing();
   if (absent.length === 0) return;
   if (!onPath("apt-get")) {
-    throw new SetupError("SETUP_SYSTEM_PACKAGES", `the tests need ${need} (missing: ${absent.join(", ")}) and there is no apt-get here: install them, or run pnpm test:portable, the tests that need neither`);
+    throw new SetupError("SETUP_SYSTEM_PACKAGES", `the tests need ${need} (missing: ${absent.join(", ")}) and there is no apt-get here: install them, or run the tests that need neither: node scripts/setup.mjs, then pnpm test:portable`);
   }
   const runner = process.getuid?.() === 0 ? [] : onPath("sudo") ? ["sudo"] : undefined;
   if (!runner) throw new SetupError("SETUP_SYSTEM_PACKAGES", `the tests need ${need} (missing: ${absent.join(", ")}), and installing them needs root; as root, run: ${asRoot}`);
