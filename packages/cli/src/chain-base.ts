@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
-import { type AnyLoadedRecipe, baseFromRecipe, type ChainEvent, type ConvertLlamaEvent, printable, refuseOverlaps } from "@model-recover/pipeline";
+import { basename, join, resolve } from "node:path";
+import { type AnyLoadedRecipe, baseFromRecipe, baseRecipeInputs, type ChainEvent, type ConvertLlamaEvent, linkedFolders, printable, refuseOverlaps } from "@model-recover/pipeline";
 import type { CommandContext } from "./context.js";
 import { formatConvertSummary } from "./convert-summary.js";
 import { createProgress } from "./progress.js";
@@ -29,7 +29,9 @@ export interface ChainFlags {
 export async function chainedBase(loaded: AnyLoadedRecipe, flags: ChainFlags, context: CommandContext): Promise<string> {
   const paths = await resolvePaths(loaded, flags, { cwd: context.cwd, env: context.env, fromHub: flags.fromHub, ...(flags.config ? { configFile: flags.config } : {}), ...(context.projectDir ? { projectDir: context.projectDir } : {}) });
   // --base is replaced by the store's folder below, so the download it names is checked against every output here.
-  const download = [{ path: paths.base, what: "original download (--base)" }];
+  // An original kept in the output folder and linked into the download would be replaced by an output too.
+  const originals = ((await baseRecipeInputs(loaded, paths.base)) ?? []).map((path) => ({ path, what: `folder that ${basename(path)} of the original download (--base) links into` }));
+  const download = [{ path: paths.base, what: "original download (--base)" }, ...(await linkedFolders(originals))];
   await refuseOverlaps(paths.out, download);
   if (flags["keep-enc"] !== undefined) await refuseOverlaps(resolve(context.cwd, flags["keep-enc"]), download, "release folder (--keep-enc)");
   const storeDir = resolve(context.cwd, context.hooks?.store?.dir ?? flags.store ?? context.env.MODEL_RECOVER_STORE ?? defaultStoreDir(context.env));

@@ -7,7 +7,7 @@ export { type AnyLoadedRecipe, isEncrypted, isRecipeBase, isTensorRecipe, type B
 export type { FileStatus, RecoverEvent, RecoverSummary } from "./recover/events.js";
 export { recover, type RecoverOptions } from "./recover/recover.js";
 export { checkBaseForRelease } from "./recover/check-base.js";
-export { refuseOverlaps, type InputPlace } from "./recover/overlaps.js";
+export { linkedFolders, refuseOverlaps, type InputPlace } from "./recover/overlaps.js";
 export type { RemotePayload, RemoteRelease, RemoteStream } from "./recover/payload-source.js";
 export { openHubRelease, HubPayload, HubTransferError, type HubLocation, type HubRelease, type HubReleaseOptions } from "./hub/hub-release.js";
 export { downloadRelease, DOWNLOAD_STATE_DIR, type DownloadEvent, type DownloadOptions, type DownloadSummary } from "./download/download-release.js";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -34,7 +34,7 @@ describe("a tensor recipe's cache hit stands only on what the store recorded, an
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  async function hit(out: string, receipt: Map<string, KnownOutput>) {
+  async function hit(out: string, receipt: Map<string, KnownOutput>, enc = join(dir, "no-delta"), base = join(dir, "no-base")) {
     let stderr = "";
     const sink = (keep: boolean) =>
       new Writable({
@@ -43,7 +43,7 @@ describe("a tensor recipe's cache hit stands only on what the store recorded, an
           done();
         },
       });
-    const paths = { base: join(dir, "no-base"), enc: join(dir, "no-delta"), out };
+    const paths = { base, enc, out };
     const args = ["vicuna-7b-v1.1", "--base", paths.base, "--enc", paths.enc, "--out", out, "--store", join(dir, "store")];
     const context = { cwd: dir, env: {}, stdin: Readable.from([]), stdout: sink(false), stderr: sink(true) };
     const code = await putBackTensorOutputs({ loaded, known: receipt, digest, store: join(dir, "store"), paths, args, to: "bin" }, context);
@@ -80,5 +80,20 @@ describe("a tensor recipe's cache hit stands only on what the store recorded, an
     expect(run.stderr).toMatch(/turbo cache hit, but the store no longer holds config\.json as verified; running the delta again$/m);
     expect(run.code).toBe(4);
     expect(run.left).toEqual([]);
+  });
+
+  it("refuses a delta folder whose file is kept in --out and linked in, before putting anything back (issue 10, point 1)", async () => {
+    const out = join(dir, "out-holding-input");
+    const delta = join(dir, "linked-delta");
+    const base = join(dir, "empty-base");
+    for (const folder of [out, delta, base]) await mkdir(folder);
+    await writeFile(join(out, "tokenizer.model"), "the delta's tokenizer, kept here\n");
+    await symlink(join(out, "tokenizer.model"), join(delta, "tokenizer.model"));
+    await recordMade(join(dir, "store"), digest, { ok: true, recipe: "vicuna-7b-v1.1", files: [...known].map(([name, file]) => ({ name, ...file })) });
+    const run = await hit(out, known, delta, base);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toBe(`model-recover: ${out}: the output folder (--out) is the same as the folder that (delta)/tokenizer.model links into ${out}; pass an output apart from every input, so that nothing of yours is overwritten or removed\n`);
+    expect(run.left).toEqual(["tokenizer.model"]);
+    expect(await readFile(join(out, "tokenizer.model"), "utf8")).toBe("the delta's tokenizer, kept here\n");
   });
 });

@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { isDeltaPipeline, type KnownOutput, type LoadedTensorRecipe, printable, putBackOutputs, refuseOverlaps, tensorRecipeInputs } from "@model-recover/pipeline";
+import { isDeltaPipeline, type KnownOutput, type LabelledInput, linkedFolders, type LoadedTensorRecipe, printable, putBackOutputs, refuseOverlaps, tensorRecipeInputs } from "@model-recover/pipeline";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { reportError, runCli } from "../run-cli.js";
@@ -23,12 +23,19 @@ export interface TensorHit {
 /**
  * What the run that was skipped would have kept --out apart from: a delta's base and delta folders; a
  * conversion's model folder of the originals (as convert-llama does: the download root around it may
- * hold the output).
+ * hold the output); and the real folder of every input file that is a link (one kept in --out and
+ * linked in would be replaced by what is put back).
  */
 async function inputPlaces(loaded: LoadedTensorRecipe, paths: TensorHit["paths"]) {
-  if (isDeltaPipeline(loaded.pipeline)) return [{ path: paths.base, what: "base (--base)" }, { path: paths.enc, what: "delta folder (--enc)" }];
-  const [params] = await tensorRecipeInputs(loaded, paths);
-  return [{ path: params ? dirname(params.path) : paths.base, what: "originals folder" }];
+  const linked = (files: LabelledInput[]) => linkedFolders(files.map(({ label, path }) => ({ path, what: `folder that ${label} links into` })));
+  if (isDeltaPipeline(loaded.pipeline)) {
+    // Delta folders that cannot be listed are reported by the run that follows; nothing in them links into --out.
+    const files = await tensorRecipeInputs(loaded, paths).catch(() => []);
+    return [{ path: paths.base, what: "base (--base)" }, { path: paths.enc, what: "delta folder (--enc)" }, ...(await linked(files))];
+  }
+  const files = await tensorRecipeInputs(loaded, paths);
+  const originals = files.map(({ label, path }) => ({ path, what: `original ${label}` }));
+  return [{ path: files[0] ? dirname(files[0].path) : paths.base, what: "originals folder" }, ...(await linked(files)), ...originals];
 }
 
 /**

@@ -1,11 +1,11 @@
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
 import { convertGeometry, knownLlamaSize, planTensors, shardCheckpoint } from "@model-recover/llama-convert";
 import { statRegularFile } from "@model-recover/safe-fs";
 import { InputError } from "../errors.js";
 import { isTensorPipeline, loadPipeline, type TensorPipelineDefinition } from "../recipe/pipelines.js";
 import type { LoadedTensorRecipe } from "../recipe/types.js";
-import { refuseOverlaps } from "../recover/overlaps.js";
+import { linkedFolders, refuseOverlaps } from "../recover/overlaps.js";
 import type { ShardFormat } from "../tensors/shard-file.js";
 import { TensorFile } from "../tensors/tensor-file.js";
 import type { ConvertLlamaEvent, ConvertLlamaSummary } from "./llama-events.js";
@@ -87,7 +87,12 @@ async function prepare(options: ConvertLlamaOptions, onEvent: (event: ConvertLla
   const geometry = convertGeometry(originals.params, shardCount, originals.paramsPath);
   if (!options.dryRun && !originals.tokenizer) throw new InputError("ORIGINALS_MISSING", `${originals.dir}: no tokenizer.model here or in ${dirname(originals.dir)}; the original download has it next to the model folders`);
   // An output folder holding the originals' folder also holds the download root's tokenizer.model.
-  await refuseOverlaps(options.outDir, [{ path: originals.dir, what: "originals folder" }]);
+  // An original kept in the output folder and linked in (tokenizer.model, a consolidated file) would be replaced by an output.
+  const read = [originals.paramsPath, originals.tokenizer, ...originals.shards].filter((path): path is string => path !== undefined);
+  const linked = await linkedFolders(read.map((path) => ({ path, what: `folder that ${basename(path)} of the originals links into` })));
+  // The files too: tokenizer.model may lie next to the model folder, which --out may share.
+  const files = read.map((path) => ({ path, what: `original ${basename(path)}` }));
+  await refuseOverlaps(options.outDir, [{ path: originals.dir, what: "originals folder" }, ...linked, ...files]);
   return { pipeline, format: options.format ?? pipeline.output, originals, published, model, geometry };
 }
 

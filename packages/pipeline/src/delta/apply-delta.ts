@@ -1,9 +1,8 @@
-import { realpath } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
 import { KNOWN_LLAMA_SIZES } from "@model-recover/llama-convert";
 import type { LoadedTensorRecipe } from "../recipe/types.js";
-import { refuseOverlaps } from "../recover/overlaps.js";
+import { linkedEntryFolders, refuseOverlaps } from "../recover/overlaps.js";
 import type { ShardFormat } from "../tensors/shard-file.js";
 import type { ApplyDeltaEvent, ApplyDeltaSummary, ParameterSumCheck } from "./delta-events.js";
 import { planDeltaOutputs } from "./delta-outputs.js";
@@ -124,19 +123,14 @@ function expectedBase(recipe: LoadedTensorRecipe | undefined): ExpectedBase | un
   return recipe && size ? { size, recipe: recipe.recipe.name } : undefined;
 }
 
-/** The two folders and the real folders their weight files link into (a Hugging Face cache's blobs/). */
+/** The two folders and the real folders their entries link into (a Hugging Face cache's blobs/, a tokenizer kept elsewhere). */
 async function inputPlaces(base: WeightFolder, delta: WeightFolder) {
-  const places = [
+  return [
     { path: base.dir, what: "base folder" },
     { path: delta.dir, what: "delta folder" },
+    ...(await linkedEntryFolders(base.dir, "base folder")),
+    ...(await linkedEntryFolders(delta.dir, "delta folder")),
   ];
-  for (const folder of [base, delta]) {
-    for (const file of folder.files) {
-      const real = dirname(await realpath(file.path));
-      if (!places.some((p) => p.path === real)) places.push({ path: real, what: `folder that ${file.path} links into` });
-    }
-  }
-  return places;
 }
 
 function pick({ signal, store, beforeWork, blockBytes }: ApplyDeltaOptions) {

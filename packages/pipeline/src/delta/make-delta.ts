@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { checkHfFolder, describeProblem } from "@model-recover/hf-layout";
-import { refuseOverlaps } from "../recover/overlaps.js";
+import { linkedEntryFolders, refuseOverlaps } from "../recover/overlaps.js";
 import type { RecoverSummary } from "../recover/events.js";
 import type { ShardFormat } from "../tensors/shard-file.js";
 import type { ApplyDeltaEvent } from "./delta-events.js";
@@ -51,6 +51,8 @@ export async function makeDelta(options: MakeDeltaOptions): Promise<MakeDeltaSum
     await refuseOverlaps(options.outDir, [
       { path: base.dir, what: "base folder" },
       { path: tuned.dir, what: "fine-tuned model folder" },
+      ...(await linkedEntryFolders(base.dir, "base folder")),
+      ...(await linkedEntryFolders(tuned.dir, "fine-tuned model folder")),
     ]);
     const { outputs } = await planDeltaOutputs(tensors, tuned.dir, format, options.maxShardBytes);
     const trip: RoundTrip = { elements: 0, nudged: 0, inexact: 0 };

@@ -1,9 +1,10 @@
-import { lstat, realpath } from "node:fs/promises";
+import { lstat, readdir, realpath } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { overlapOf } from "@model-recover/safe-fs";
 import { InputError } from "../errors.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { eachWithLimit } from "./each-with-limit.js";
+import { refuseLinksToInputs } from "./out-links.js";
 import type { FileTask } from "./plan.js";
 
 const RELATION = { same: "is the same as", inside: "is inside", contains: "contains" } as const;
@@ -16,7 +17,8 @@ export interface InputPlace {
 /**
  * An output that is, lies in or holds an input would have the tool delete or overwrite the user's
  * own files as "not verified" (a base folder recovered into, a release packed over its model), so
- * any overlap, by real path after symlinks, is refused before anything is touched.
+ * any overlap, by real path after symlinks, is refused before anything is touched; so is a link in
+ * the output that leads to an input.
  */
 export async function refuseOverlaps(out: string, inputs: InputPlace[], outWhat = "output folder (--out)"): Promise<void> {
   for (const input of inputs) {
@@ -25,6 +27,7 @@ export async function refuseOverlaps(out: string, inputs: InputPlace[], outWhat 
       throw new InputError("OUT_OVERLAPS", `${out}: the ${outWhat} ${RELATION[relation]} the ${input.what} ${input.path}; pass an output apart from every input, so that nothing of yours is overwritten or removed`);
     }
   }
+  await refuseLinksToInputs(out, inputs, outWhat);
 }
 
 /**
@@ -52,4 +55,13 @@ export async function linkedFolders(files: InputPlace[]): Promise<InputPlace[]> 
     if (folder !== undefined && !folders.has(folder)) folders.set(folder, { path: folder, what });
   });
   return [...folders.values()];
+}
+
+/**
+ * The real folder of each entry of the input folder `dir` that is a link: an output folder holding
+ * one would replace it as one of its own files (a delta's tokenizer.model, an original's params.json).
+ */
+export async function linkedEntryFolders(dir: string, what: string): Promise<InputPlace[]> {
+  const names = await readdir(dir).catch(() => []);
+  return linkedFolders(names.map((name) => ({ path: join(dir, name), what: `folder that ${name} in the ${what} links into` })));
 }
