@@ -1,8 +1,9 @@
 import { constants } from "node:fs";
-import { chmod, copyFile, link, lstat, mkdir, rename, rm } from "node:fs/promises";
+import { chmod, copyFile, link, lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { hashFile } from "@model-recover/md5-manifest";
 import { type FileIdentity, identityOf, isFileIdentity, readSmallFile, regularFileIdentity, sameIdentity, writeFresh } from "@model-recover/safe-fs";
+import { InputError } from "../errors.js";
 
 /**
  * Verified outputs by sha256, so a cached recovery can be put back without any XOR work. An entry is
@@ -10,9 +11,21 @@ import { type FileIdentity, identityOf, isFileIdentity, readSmallFile, regularFi
  * file system. Nothing here is trusted by its size: each entry's identity (device, inode, size, mtime,
  * ctime) is recorded when it is verified, and an entry whose identity changed since (an output
  * edited in place shares its inode) is hashed again, and removed if it no longer holds its sha256.
+ * The store writes and removes only inside itself: a link or a file planted where one of its folders
+ * goes is refused, never followed (a link to a folder of yours would have its entries made and
+ * removed there).
  */
 export class OutputStore {
   constructor(readonly dir: string) {}
+
+  /** The store at `dir`, checked before any work: a folder (or nothing yet) whose folders are all its own. */
+  static async open(dir: string): Promise<OutputStore> {
+    await checkStoreRoot(dir);
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (entry.isSymbolicLink()) throw plantedFolder(join(dir, entry.name));
+    }
+    return new OutputStore(dir);
+  }
 
   private entryPath(sha256: string): string {
     return join(this.dir, sha256.slice(0, 2), sha256);
@@ -24,6 +37,7 @@ export class OutputStore {
 
   /** The entry holding `sha256` (`size` bytes), if it provably still does; a bad entry is removed. */
   async trusted(sha256: string, size: number): Promise<string | undefined> {
+    if (!(await this.entryFolder(sha256, false))) return undefined;
     const path = this.entryPath(sha256);
     const found = await regularFileIdentity(path);
     if (!found || found.size !== size) return this.drop(sha256);
@@ -39,7 +53,7 @@ export class OutputStore {
   /** Keep a verified output; `file` is made read-only when the entry shares its inode. */
   async add(file: string, sha256: string, size: number): Promise<void> {
     if (await this.trusted(sha256, size)) return;
-    await mkdir(dirname(this.entryPath(sha256)), { recursive: true });
+    await this.entryFolder(sha256, true);
     const temp = `${this.entryPath(sha256)}.${process.pid}.adding`;
     const identity = await place(file, temp, sha256);
     await rename(temp, this.entryPath(sha256));
@@ -58,6 +72,19 @@ export class OutputStore {
     await rename(temp, target);
     const after = await regularFileIdentity(target);
     return after && after.ino === placed.ino && after.size === size ? after : undefined;
+  }
+
+  /**
+   * The folder `sha256`'s entry lives in (made when `make`), or undefined when there is none yet: a
+   * link or file in its place, or a store that is no folder, is refused.
+   */
+  private async entryFolder(sha256: string, make: boolean): Promise<string | undefined> {
+    await checkStoreRoot(this.dir);
+    const folder = dirname(this.entryPath(sha256));
+    if (make) await mkdir(folder, { recursive: true });
+    const info = await lstat(folder).catch(() => undefined);
+    if (info && !info.isDirectory()) throw plantedFolder(folder);
+    return info ? folder : undefined;
   }
 
   private async drop(sha256: string): Promise<undefined> {
@@ -94,3 +121,13 @@ async function readIdentity(path: string): Promise<FileIdentity | undefined> {
   const value: unknown = await readSmallFile(path, 4096, "store identity").then(JSON.parse, () => undefined).catch(() => undefined);
   return isFileIdentity(value) ? value : undefined;
 }
+
+async function checkStoreRoot(dir: string): Promise<void> {
+  const info = await stat(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw new InputError("OUT_NOT_WRITABLE", `${dir}: cannot use it as the content store (--store) (${error.code ?? error.message}); pass a folder, or a path where one can be made`);
+  });
+  if (info && !info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${dir}: is not a folder, so it cannot be the content store (--store); pass a folder, or a path where one can be made`);
+}
+
+const plantedFolder = (path: string) => new InputError("OUT_NOT_WRITABLE", `${path}: is not a folder (a symlink?) in the content store; the store writes only inside itself: remove it and run again`);

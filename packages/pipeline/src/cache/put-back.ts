@@ -22,8 +22,8 @@ export interface PutBack {
  */
 export async function putBackOutputs(options: { outDir: string; files: ReadonlyMap<string, KnownOutput>; store: { dir: string } }): Promise<PutBack> {
   const result: PutBack = { kept: [], restored: [], missing: [] };
+  const store = await OutputStore.open(options.store.dir);
   const folder = await OutputFolder.claim(options.outDir);
-  const store = new OutputStore(options.store.dir);
   try {
     for (const [name, { size, sha256 }] of options.files) {
       const entry = await store.trusted(sha256, size);

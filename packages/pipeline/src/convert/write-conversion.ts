@@ -49,10 +49,11 @@ export async function writeConversion(options: WriteConversionOptions): Promise<
     }
     onEvent({ type: "planned", files: outputs.map(({ name, bytes }) => ({ name, bytes, reused: reused.has(name) })), totalBytes: outputs.reduce((sum, o) => sum + o.bytes, 0), extras: [], absentClearFiles: [] });
     const neededBytes = outputs.filter((o) => !reused.has(o.name)).reduce((sum, o) => sum + o.bytes, 0);
+    // The store is checked before any work, so that a store that cannot be used stops nothing half-way.
+    const store = options.store ? await OutputStore.open(options.store.dir) : undefined;
     if (options.room) onEvent({ type: "room-checked", neededBytes, ...(await checkRoom(outDir, neededBytes)) });
     await options.beforeWork?.();
     if (options.signal?.aborted) throw new InterruptedError([]);
-    const store = options.store ? new OutputStore(options.store.dir) : undefined;
     const writer = new OutputWriter({ folder, expectedMd5: options.published.outputs, onEvent, source: options.published.recipe ? `the card (${options.published.recipe.recipe.name})` : "the card" });
     try {
       const files: FileStatus[] = [];

@@ -65,10 +65,11 @@ export async function writeDelta(options: WriteDeltaOptions): Promise<FileStatus
     }
     onEvent({ type: "planned", files: outputs.map(({ name, bytes }) => ({ name, bytes, reused: reused.has(name) })), totalBytes: outputs.reduce((sum, o) => sum + o.bytes, 0), extras: [], absentClearFiles: [] });
     const neededBytes = outputs.filter((o) => !reused.has(o.name)).reduce((sum, o) => sum + o.bytes, 0);
+    // The store is checked before any work, so that a store that cannot be used stops nothing half-way.
+    const store = options.store ? await OutputStore.open(options.store.dir) : undefined;
     onEvent({ type: "room-checked", neededBytes, ...(await checkRoom(outDir, neededBytes)) });
     await options.beforeWork?.();
     if (options.signal?.aborted) throw new InterruptedError([]);
-    const store = options.store ? new OutputStore(options.store.dir) : undefined;
     const writer = new OutputWriter({ folder, expectedMd5: options.published, onEvent, source: options.source });
     const kernel = kernelFor(outputs.flatMap((o) => (o.kind === "shard" ? o.shard.tensors : [])), options.blockBytes);
     try {
@@ -106,7 +107,7 @@ async function settleSum(files: FileStatus[], state: ConversionState, options: W
     return verified.map((f) => ({ status: "failed", name: f.name, bytes: f.bytes, message, code: "VERIFY_FAILED" }));
   }
   if (options.store) {
-    const store = new OutputStore(options.store.dir);
+    const store = await OutputStore.open(options.store.dir);
     for (const file of verified) await store.add(join(options.outDir, file.name), file.sha256!, file.bytes);
   }
   return files;

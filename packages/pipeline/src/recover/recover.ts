@@ -75,7 +75,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverSummary> 
     const { tasks, probe } = await runPreflight(loaded, plan.tasks, keys);
     plan.tasks = options.to === "safetensors" ? planSafetensors(tasks, options.keepBin ?? false, recipe.name) : tasks;
     if (probe) onEvent({ type: "key-checked", base: keys.basePath, probe });
-    const store = options.store ? new OutputStore(options.store.dir) : undefined;
+    const store = options.store ? await OutputStore.open(options.store.dir) : undefined;
     const mode = `${loaded.pipeline.name}:${verify}:${options.to ?? "bin"}:${options.keepBin ? "keep" : ""}`;
     const { folder, resume, receipts, reused } = await prepareOutput({ loaded, plan, keys, outDir, verify, onEvent, cleanups, store, known: options.store?.known, mode });
     const todo = plan.tasks.filter((t) => !reused.has(t.entry.name));
