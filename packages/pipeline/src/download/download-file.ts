@@ -69,7 +69,8 @@ export async function downloadFile(job: FileDownload): Promise<void> {
 async function openPartial(partPath: string, recordPath: string, record: PartialRecord, size: number): Promise<{ handle: FileHandle; from: number }> {
   const saved = await readSmallFile(recordPath, 64 * 1024, "state file").then((text) => JSON.parse(text) as PartialRecord, () => undefined).catch(() => undefined);
   const existing = await lstat(partPath).catch(() => undefined);
-  if (saved?.name === record.name && saved.identity === record.identity && existing?.isFile() && existing.size <= size) {
+  // A partial with another name too (a hard link of a file of yours) is never appended to: it starts over, afresh.
+  if (saved?.name === record.name && saved.identity === record.identity && existing?.isFile() && existing.nlink === 1 && existing.size <= size) {
     // O_NOFOLLOW: a symlink planted at the partial's name is refused, never written through.
     const handle = await open(partPath, constants.O_RDWR | constants.O_NOFOLLOW);
     return { handle, from: (await handle.stat()).size };

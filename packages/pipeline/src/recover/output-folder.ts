@@ -136,7 +136,8 @@ export class OutputFolder {
     for (const name of temps) {
       const temp = await lstat(this.partialPath(name)).catch(() => undefined);
       // The recovered bytes are a prefix on disk; a converted file's are scattered (only its presence counts).
-      if (!temp?.isFile() || (name === task.entry.name && temp.size < record.durableBytes)) return 0;
+      // A file with another name too (a hard link of one of yours) is never continued in place: it starts over, afresh.
+      if (!temp?.isFile() || temp.nlink !== 1 || (name === task.entry.name && temp.size < record.durableBytes)) return 0;
     }
     return record.durableBytes >= 0 && record.durableBytes <= task.outputBytes ? record.durableBytes : 0;
   }

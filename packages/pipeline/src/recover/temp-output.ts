@@ -27,16 +27,18 @@ export class TempOutput {
    * Create `path` afresh, or with `resumeFrom` reopen what an earlier run left there, cut back to the
    * bytes that run made durable (anything past them, a tail another program added included, is
    * written again). O_EXCL refuses a symlink planted at the temporary name instead of writing
-   * through it, and O_NOFOLLOW does the same for one that is continued.
+   * through it, and O_NOFOLLOW does the same for one that is continued; a file continued must have
+   * no other name (a hard link planted there would have the bytes of another file rewritten in place).
    */
   static async create(path: string, finalPath: string, options: { direct?: boolean; resumeFrom?: number; keepLength?: boolean } = {}): Promise<TempOutput> {
     let handle: FileHandle;
     if (options.resumeFrom) {
       handle = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
       const info = await handle.stat();
-      if (!info.isFile()) {
+      if (!info.isFile() || info.nlink !== 1) {
         await handle.close();
-        throw new InputError("OUT_NOT_WRITABLE", `${path}: is not a regular file (something was planted in the state folder); remove it and run again`);
+        const what = info.isFile() ? `a file with ${info.nlink} names (a hard link)` : "not a regular file";
+        throw new InputError("OUT_NOT_WRITABLE", `${path}: is ${what}, which is never written in place (something was planted in the state folder); remove it and run again`);
       }
       // A converted output is not written front to back: what a resume keeps is not a prefix of it.
       if (!options.keepLength) await handle.truncate(options.resumeFrom);
