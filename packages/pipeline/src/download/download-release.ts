@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { runPool } from "@model-recover/hf-hub";
 import { makeFolder } from "@model-recover/safe-fs";
 import { InputError, InterruptedError } from "../errors.js";
+import { DOWNLOAD_STATE_DIR } from "../state-names.js";
 import type { HubPayload, HubRelease } from "../hub/hub-release.js";
 import type { LoadedRecipe } from "../recipe/types.js";
 import { planRecovery } from "../recover/plan.js";
@@ -11,8 +12,7 @@ import { alreadyDownloaded, downloadFile } from "./download-file.js";
 
 /** Files downloaded at once: a few connections fill one link; more only split it. */
 const CONNECTIONS = 4;
-/** Where partial downloads and their records live inside the download folder (recover --enc skips folders). */
-export const DOWNLOAD_STATE_DIR = ".model-recover-download";
+export { DOWNLOAD_STATE_DIR };
 
 export type DownloadEvent =
   | { type: "download-planned"; files: { name: string; bytes: number; present: boolean }[]; totalBytes: number }

@@ -11,6 +11,7 @@ import { recipeNameProblem } from "../recipe/validate.js";
 import { linkedFolders, refuseOverlaps } from "../recover/overlaps.js";
 import type { BaseCheckpoint, Recipe, RecipeFile } from "../recipe/types.js";
 import { recover } from "../recover/recover.js";
+import { ROUND_TRIP_DIR } from "../state-names.js";
 import { copyFresh, encryptFile } from "./encrypt-file.js";
 import { PackKeys } from "./pack-keys.js";
 
@@ -39,8 +40,6 @@ export interface PackResult {
   encList: string;
   plainList: string;
 }
-
-const ROUND_TRIP_DIR = ".model-recover-round-trip";
 
 /**
  * Encrypt a fine-tuned folder against a base into a release of the chosen format, write the card's

@@ -6,15 +6,15 @@ import { dirname, join } from "node:path";
 import { isWriteFreshTemp, makeFolder, readSmallFile, writeFresh } from "@model-recover/safe-fs";
 import { KEY_CHUNK_BYTES } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
+import { STATE_DIR } from "../state-names.js";
 import type { FileTask } from "./plan.js";
 import { writesSource } from "./to-safetensors.js";
 
 /**
- * The state folder inside every output folder. Recipe names are plain file names, and this one name
- * is refused in recipes, so nothing a recipe names can ever be a path in here: temporary outputs,
- * resume records, receipts and the lock live in a namespace no output can reach.
+ * The state folder inside every output folder (a name refused in recipes): temporary outputs, resume
+ * records, receipts and the lock live in a namespace no output can reach.
  */
-export const STATE_DIR = ".model-recover";
+export { STATE_DIR };
 
 /** What must be unchanged for a partly written output to be continued rather than started over. */
 export interface PartialRecord {
