@@ -3,7 +3,7 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { formatChecksumList, hashFile } from "@model-recover/md5-manifest";
 import { checkPlainFileName } from "@model-recover/hf-layout";
-import { describeKind, makeFolder, openRegularFile, writeFresh } from "@model-recover/safe-fs";
+import { checkOutputFile, describeKind, makeFolder, openRegularFile, type OutputFileName, writeOutputFile } from "@model-recover/safe-fs";
 import { explainWriteError, InputError, RecipeError, UsageError, VerificationError } from "../errors.js";
 import { resolveRecipe, validateRecipe, xorRecipe } from "../recipe/load-recipe.js";
 import { loadXorPipeline, type PipelineDefinition } from "../recipe/pipelines.js";
@@ -77,6 +77,8 @@ async function pack(options: PackOptions): Promise<PackResult> {
   const inputs = [{ path: modelDir, what: "model folder (--model)" }, { path: options.basePath, what: "base (--base)" }, ...(await linkedFolders(linked))];
   await refuseOverlaps(outDir, inputs, "release folder (--out)");
   if (options.recipePath) await refuseOverlaps(options.recipePath, inputs, "recipe file (--recipe)");
+  const recipeFile: OutputFileName = options.recipePath ? { path: options.recipePath, what: "recipe", flag: "--recipe" } : { path: join(outDir, `${name}.recipe.json`), what: "recipe", flag: "--out" };
+  if (options.recipePath) await checkOutputFile(recipeFile);
   await makeFolder(outDir).catch((error: NodeJS.ErrnoException) => {
     throw new InputError("OUT_NOT_WRITABLE", `${outDir}: cannot create the release folder (${error.code ?? error.message}); pass another --out`);
   });
@@ -113,14 +115,13 @@ async function pack(options: PackOptions): Promise<PackResult> {
     files,
     ...(options.prompt ? { prompt: options.prompt } : {}),
   });
-  const recipePath = options.recipePath ?? join(outDir, `${name}.recipe.json`);
-  await writeFresh(recipePath, `${JSON.stringify(recipe, null, 2)}\n`);
+  await writeOutputFile(recipeFile, `${JSON.stringify(recipe, null, 2)}\n`);
   const encList = join(outDir, `${name}.enc.md5`);
   const plainList = join(outDir, `${name}.md5`);
-  await writeFresh(encList, formatChecksumList(encEntries));
-  await writeFresh(plainList, formatChecksumList(files.map((f) => ({ digest: f.md5!, name: `./${f.name}` }))));
+  await writeOutputFile({ path: encList, what: "md5 list", flag: "--out" }, formatChecksumList(encEntries));
+  await writeOutputFile({ path: plainList, what: "md5 list", flag: "--out" }, formatChecksumList(files.map((f) => ({ digest: f.md5!, name: `./${f.name}` }))));
   await proveByRecovering(recipe, options);
-  return { recipe, recipePath, encList, plainList };
+  return { recipe, recipePath: recipeFile.path, encList, plainList };
 }
 
 /**
