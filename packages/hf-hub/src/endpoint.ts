@@ -34,7 +34,7 @@ const SHOWN_CHARS = 100;
  * a token pasted by mistake is never printed whole.
  */
 function redactEndpoint(text: string): string {
-  const masked = text.replace(/^([a-z][a-z0-9+.-]*:\/*)[^]*@/i, "$1***@").replace(/([?#])[^]*$/, "$1***");
+  const masked = text.replace(/^([a-z][a-z0-9+.-]*:\/*).*@/is, "$1***@").replace(/([?#]).*$/s, "$1***");
   return masked.length > SHOWN_CHARS ? `${masked.slice(0, SHOWN_CHARS)}…` : masked;
 }
 
