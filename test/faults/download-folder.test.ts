@@ -67,6 +67,16 @@ describe("download --to and --keep-enc: a folder no download may write, refused 
     expect((await readdir(to)).sort()).not.toContain(".model-recover");
   }, 120_000);
 
+  it("refuses a --token-file that is a FIFO at once, in one line with exit 4, never waiting for a writer", async () => {
+    const fifo = join(dir, "token-fifo");
+    execFileSync("mkfifo", [fifo]);
+    const run = await runWithin(["download", release.recipePath, "--to", join(dir, "to-token"), "--token-file", fifo], 20_000, env);
+    expect(run.hung).toBe(false);
+    expect(run.code, run.stderr).toBe(4);
+    expect(run.stderr).toMatch(new RegExp(`^model-recover: token file ${fifo.replaceAll(".", "\\.")}: is a FIFO \\(named pipe\\), not a file; name a file holding a Hugging Face token\n$`));
+    expect(await readdir(dir)).not.toContain("to-token");
+  });
+
   it("refuses a second download into a folder while the first runs, with exit 6", async () => {
     const to = join(dir, "to-twice");
     // The first download stalls past its first MB, long enough for the second to start.
