@@ -168,6 +168,28 @@ describe("hostile recipes and planted files: rejected or defused, and nothing ou
     expect(await snapshot(outside)).toEqual(before);
   });
 
+  it("refuses the names of the download's and pack's own folders in any case, for recover and download alike, with exit 3", async () => {
+    const owned: [string, string][] = [
+      [".model-recover-download", "download state folder"],
+      [".MODEL-RECOVER-DOWNLOAD", "download state folder"],
+      [".model-recover-round-trip", "pack's round-trip folder"],
+    ];
+    for (const [name, what] of owned) {
+      const recipe = await variant(`own-${name}`, (r) => {
+        r.files[1]!.name = name;
+        r.hub = { repo: "model-recover-tests/unused" };
+      });
+      const message = new RegExp(`/files/1/name: "${name.replaceAll(".", "\\.")}" is the name of model-recover's own ${what}; a release cannot use it$`);
+      const recovered = await recoverWith(recipe, join(dir, "out-own"));
+      const downloaded = await modelRecover(["download", recipe, "--to", join(dir, "out-own")], { env: { HF_ENDPOINT: "http://127.0.0.1:9" } });
+      for (const run of [recovered, downloaded]) {
+        expect(run.code, name).toBe(3);
+        expect(errorLine(run.stderr), name).toMatch(message);
+      }
+    }
+    expect(await readdir(dir)).not.toContain("out-own");
+  });
+
   it("prints no terminal control character that a recipe's title, a file name or a release folder holds", async () => {
     const small = await packSmallRelease(join(dir, "controls"), { "config.json": "{}\n", "tokenizer.model": 200_000 });
     // C1 controls and bidi overrides are valid in file names; ESC, BEL and CR are not, but may be in a title or an extra file.

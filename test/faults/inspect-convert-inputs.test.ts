@@ -49,9 +49,13 @@ describe("inspect and convert on hostile folders: refused at once, nothing opene
       expect(run.code).toBe(4);
       expect(run.stdout.split("\n")).toContain(line);
       const converted = await modelRecoverInProcess(["convert", folder, "--out", join(dir, `out-${name}`)]);
-      // config.json is not needed to convert: its problem is a warning there, and the FIFO is not copied.
-      if (name === "config.json") expect([converted.code, converted.stdout]).toEqual([0, expect.stringContaining("warning: config.json: is a FIFO")]);
-      else expect([converted.code, converted.stderr]).toEqual([4, expect.stringMatching(/^model-recover: .*: is a FIFO \(named pipe\), expected .*; run model-recover inspect .* for every problem, and fix the folder before converting it\n$/)]);
+      // config.json is not needed to convert: in place its problem is a warning; to another folder,
+      // where it would be copied, the FIFO is refused by name rather than left out (issue 10).
+      if (name === "config.json") {
+        expect([converted.code, converted.stderr]).toEqual([4, expect.stringMatching(/^model-recover: \S+\/config\.json: is a FIFO \(named pipe\), not a file, and convert copies the folder's other files to --out; replace it with the file itself, or remove it\n$/)]);
+        const inPlace = await modelRecoverInProcess(["convert", folder]);
+        expect([inPlace.code, inPlace.stdout]).toEqual([0, expect.stringContaining("warning: config.json: is a FIFO")]);
+      } else expect([converted.code, converted.stderr]).toEqual([4, expect.stringMatching(/^model-recover: .*: is a FIFO \(named pipe\), expected .*; run model-recover inspect .* for every problem, and fix the folder before converting it\n$/)]);
     });
   }
 

@@ -1,7 +1,7 @@
 import { HubError } from "@model-recover/hf-hub";
 import { ConvertError } from "@model-recover/llama-convert";
 import { ChecksumListError } from "@model-recover/md5-manifest";
-import { InputFileError, PublishError } from "@model-recover/safe-fs";
+import { InputFileError, OutputFileError, PublishError } from "@model-recover/safe-fs";
 import { TorchFormatError, TorchSaveError } from "@model-recover/torch-format";
 import { KeyError } from "@model-recover/xor-core";
 import { ExitCode, RecoverError, UsageError } from "@model-recover/pipeline";
@@ -24,12 +24,12 @@ export function exitCodeFor(error: unknown): number {
 
 /**
  * The typed errors of the small packages, each a one-line message naming the file: a bad md5 list,
- * key or input file, a checkpoint or safetensors file that breaks its format (inspect, convert), a
+ * key or input file, an output file that cannot be written where it is named, a checkpoint or safetensors file that breaks its format (inspect, convert), a
  * params.json that cannot be converted, an output replaced by another program while it was written,
  * the Hub refusing or failing a download (gated repo, no such repo or file, a transfer that failed).
  */
 export function isInputProblem(error: unknown): error is Error {
-  return [ChecksumListError, KeyError, InputFileError, TorchFormatError, TorchSaveError, ConvertError, PublishError, HubError].some((kind) => error instanceof kind);
+  return [ChecksumListError, KeyError, InputFileError, OutputFileError, TorchFormatError, TorchSaveError, ConvertError, PublishError, HubError].some((kind) => error instanceof kind);
 }
 
 /** node:util parseArgs throws plain errors with ERR_PARSE_ARGS_* codes for unknown or malformed flags. */

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { parseChecksumList, type ChecksumEntry } from "@model-recover/md5-manifest";
 import type { CommandContext } from "./context.js";
 import { recipeFromFolder, UsageError } from "@model-recover/pipeline";
-import { InputFileError, readSmallFile, writeFresh } from "@model-recover/safe-fs";
+import { checkOutputFile, InputFileError, type OutputFileName, readSmallFile, writeOutputFile } from "@model-recover/safe-fs";
 import { ExitCode } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
 import { parseHubRef } from "./hub-source.js";
@@ -39,6 +39,9 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
   const values = parsed as { name: string; format: string; md5?: string[]; out?: string; title?: string; card?: string; hub?: string; prompt?: string; "base-id"?: string; "base-title"?: string; "base-file"?: string; "base-md5"?: string; "base-sha256"?: string };
   const [action, folder, ...extra] = positionals;
   if (action !== "from-folder" || !folder || extra.length > 0) throw new UsageError("expected: model-recover recipe from-folder <folder> --name <name> (try --help)");
+  // Refused before the release is hashed, which can take minutes.
+  const outFile: OutputFileName | undefined = values.out ? { path: resolve(context.cwd, values.out), what: "recipe", flag: "--out" } : undefined;
+  if (outFile) await checkOutputFile(outFile);
   const lists: ChecksumEntry[] = [];
   for (const source of values.md5 ?? []) lists.push(...parseChecksumList(await readList(source, context), source));
   const { recipe, notes } = await recipeFromFolder({
@@ -59,8 +62,8 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
   });
   for (const note of notes) context.stderr.write(`note: ${note}\n`);
   const text = `${JSON.stringify({ $schema: "./recipe.schema.json", ...recipe }, null, 2)}\n`;
-  if (values.out) {
-    await writeFresh(resolve(context.cwd, values.out), text);
+  if (outFile) {
+    await writeOutputFile(outFile, text);
     context.stderr.write(`wrote ${values.out}: ${recipe.files.length} files; review it against the model card\n`);
   } else {
     context.stdout.write(text);

@@ -11,10 +11,35 @@ describe("hubEndpoint", () => {
 
   it("refuses what is not a plain http(s) origin, naming HF_ENDPOINT (HUB_ENDPOINT)", () => {
     expect(() => hubEndpoint({ HF_ENDPOINT: "hf-mirror.com" })).toThrow('HF_ENDPOINT "hf-mirror.com" is not a URL; expected e.g. https://huggingface.co');
-    expect(() => hubEndpoint({ HF_ENDPOINT: "ftp://mirror.example" })).toThrow("HF_ENDPOINT ftp://mirror.example: expected an http:// or https:// URL, found ftp:");
-    expect(() => parseEndpoint("https://user:pw@mirror.example")).toThrow("endpoint must be a plain origin such as https://huggingface.co: no user, password, query or fragment");
+    expect(() => hubEndpoint({ HF_ENDPOINT: "ftp://mirror.example" })).toThrow("HF_ENDPOINT ftp://mirror.example/: expected an http:// or https:// URL such as https://huggingface.co, found ftp:");
+    expect(() => parseEndpoint("https://user:pw@mirror.example")).toThrow("endpoint https://***@mirror.example/ must be a plain origin such as https://huggingface.co: no user, password, query or fragment");
     expect(() => parseEndpoint("https://mirror.example/?token=x")).toThrow(expect.objectContaining({ code: "HUB_ENDPOINT" }));
   });
+});
+
+describe("an endpoint refused shows no secret it holds (issue 10)", () => {
+  const cases: [string, string][] = [
+    ["file:///home/me/hub", 'HF_ENDPOINT file:///home/me/hub: expected an http:// or https:// URL such as https://huggingface.co, found file:'],
+    ["foo://bob:hunter2@mirror.example/x", "HF_ENDPOINT foo://***@mirror.example/x: expected an http:// or https:// URL such as https://huggingface.co, found foo:"],
+    ["https://bob:hunter2@mirror.example", "HF_ENDPOINT https://***@mirror.example/ must be a plain origin such as https://huggingface.co: no user, password, query or fragment"],
+    ["https://bob:p/w@hunter2@mirror.example", 'HF_ENDPOINT "https://***@mirror.example" is not a URL; expected e.g. https://huggingface.co'],
+    ["https://mirror.example/?token=hunter2", "HF_ENDPOINT https://mirror.example/?*** must be a plain origin such as https://huggingface.co: no user, password, query or fragment"],
+    ["https://bob:hunter2@mir ror.example", 'HF_ENDPOINT "https://***@mir ror.example" is not a URL; expected e.g. https://huggingface.co'],
+    [`hf_${"hunter2".repeat(20)}`, `HF_ENDPOINT "hf_${"hunter2".repeat(20).slice(0, 97)}…" is not a URL; expected e.g. https://huggingface.co`],
+  ];
+  for (const [endpoint, message] of cases) {
+    it(`refuses ${endpoint.slice(0, 40)} in one line`, () => {
+      const error = (() => {
+        try {
+          hubEndpoint({ HF_ENDPOINT: endpoint });
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(error).toMatchObject({ code: "HUB_ENDPOINT", message });
+      expect(error?.message).not.toMatch(/hunter2@|\n|null/);
+    });
+  }
 });
 
 describe("resolveUrl", () => {

@@ -14,15 +14,28 @@ export function parseEndpoint(text: string, source = "endpoint"): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new HubError("HUB_ENDPOINT", `${source} ${JSON.stringify(text)} is not a URL; expected e.g. ${DEFAULT_ENDPOINT}`);
+    throw new HubError("HUB_ENDPOINT", `${source} ${JSON.stringify(redactEndpoint(text))} is not a URL; expected e.g. ${DEFAULT_ENDPOINT}`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new HubError("HUB_ENDPOINT", `${source} ${url.origin}: expected an http:// or https:// URL, found ${url.protocol}`);
+    throw new HubError("HUB_ENDPOINT", `${source} ${redactEndpoint(url.href)}: expected an http:// or https:// URL such as ${DEFAULT_ENDPOINT}, found ${url.protocol}`);
   }
   if (url.username || url.password || url.search || url.hash) {
-    throw new HubError("HUB_ENDPOINT", `${source} must be a plain origin such as ${DEFAULT_ENDPOINT}: no user, password, query or fragment`);
+    throw new HubError("HUB_ENDPOINT", `${source} ${redactEndpoint(url.href)} must be a plain origin such as ${DEFAULT_ENDPOINT}: no user, password, query or fragment`);
   }
   return url;
+}
+
+/** Longer than any mirror's address: past this a message shows the start of the text only. */
+const SHOWN_CHARS = 100;
+
+/**
+ * An endpoint as a message may show it: what could be a secret (a user and password before an `@`,
+ * a query or fragment that may carry a token) is replaced by `***`, and a long text is cut, so that
+ * a token pasted by mistake is never printed whole.
+ */
+function redactEndpoint(text: string): string {
+  const masked = text.replace(/^([a-z][a-z0-9+.-]*:\/*).*@/is, "$1***@").replace(/([?#]).*$/s, "$1***");
+  return masked.length > SHOWN_CHARS ? `${masked.slice(0, SHOWN_CHARS)}…` : masked;
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);

@@ -1,4 +1,6 @@
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chmod, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,7 +30,7 @@ describe("readHubToken", () => {
 
   it("is HUB_TOKEN, naming the file, for a token file that is missing, unreadable or empty", async () => {
     await expect(readHubToken({ tokenFile: join(dir, "nope") })).rejects.toMatchObject({ code: "HUB_TOKEN", message: `token file ${join(dir, "nope")}: cannot be read (ENOENT); name a file holding a Hugging Face token` });
-    await expect(readHubToken({ tokenFile: dir })).rejects.toMatchObject({ code: "HUB_TOKEN", message: `token file ${dir}: cannot be read (EISDIR); name a file holding a Hugging Face token` });
+    await expect(readHubToken({ tokenFile: dir })).rejects.toMatchObject({ code: "HUB_TOKEN", message: `token file ${dir}: is a folder, not a file; name a file holding a Hugging Face token` });
     const empty = join(dir, "empty");
     await writeFile(empty, "  \n");
     await expect(readHubToken({ tokenFile: empty })).rejects.toMatchObject({ code: "HUB_TOKEN", message: `token file ${empty}: holds no token (the file is empty)` });
@@ -38,6 +40,26 @@ describe("readHubToken", () => {
       await chmod(locked, 0o000);
       await expect(readHubToken({ tokenFile: locked })).rejects.toMatchObject({ code: "HUB_TOKEN", message: expect.stringContaining("(EACCES)") });
     }
+  });
+
+  it("refuses a FIFO or a socket at once, never waiting for a writer (issue 10)", async () => {
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    await expect(readHubToken({ tokenFile: fifo })).rejects.toMatchObject({ code: "HUB_TOKEN", message: `token file ${fifo}: is a FIFO (named pipe), not a file; name a file holding a Hugging Face token` });
+    const socket = join(dir, "socket");
+    const server = createServer().listen(socket);
+    try {
+      await expect(readHubToken({ tokenFile: socket })).rejects.toMatchObject({ code: "HUB_TOKEN", message: `token file ${socket}: is a socket, not a file; name a file holding a Hugging Face token` });
+    } finally {
+      server.close();
+    }
+  });
+
+  it("refuses a huge token file by its size, without reading it (issue 10)", async () => {
+    const huge = join(dir, "huge");
+    await writeFile(huge, "hf_abc\n");
+    await truncate(huge, 8 * 1024 ** 4);
+    await expect(readHubToken({ tokenFile: huge })).rejects.toMatchObject({ code: "HUB_TOKEN", message: `token file ${huge}: 8796093022208 bytes is too big for a token file (at most 65536); name a file holding a Hugging Face token` });
   });
 
   it("refuses a token a header cannot carry, without printing it", async () => {

@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { HubError } from "./errors.js";
 
 export interface TokenSources {
@@ -15,20 +16,58 @@ export interface TokenSources {
 export async function readHubToken(sources: TokenSources = {}): Promise<string | undefined> {
   const { tokenFile, env = process.env } = sources;
   if (tokenFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(tokenFile, "utf8");
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
-      throw new HubError("HUB_TOKEN", `token file ${tokenFile}: cannot be read (${reason}); name a file holding a Hugging Face token`);
-    }
-    const token = cleanToken(text);
+    const token = cleanToken(await readTokenFile(tokenFile));
     if (token === undefined) throw new HubError("HUB_TOKEN", `token file ${tokenFile}: holds no token (the file is empty)`);
     return checkToken(token, `token file ${tokenFile}`);
   }
   const fromEnv = cleanToken(env.HF_TOKEN ?? "");
   return fromEnv === undefined ? undefined : checkToken(fromEnv, "HF_TOKEN");
 }
+
+/** A Hugging Face token is 37 characters; a file past this holds no token, and is never read whole. */
+const MAX_TOKEN_FILE_BYTES = 64 * 1024;
+const WHAT_TO_DO = "name a file holding a Hugging Face token";
+
+/**
+ * The token file's text, read only if it is a regular file of at most MAX_TOKEN_FILE_BYTES: O_NONBLOCK
+ * makes opening a FIFO return at once (it would wait for a writer forever), and the open descriptor
+ * is what is checked, so a file swapped for a FIFO after a stat is refused too.
+ */
+async function readTokenFile(path: string): Promise<string> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    // A socket cannot be opened at all (ENXIO); what it is says more than the error code.
+    const info = await stat(path).catch(() => undefined);
+    if (info && !info.isFile()) throw notAFile(path, info);
+    throw new HubError("HUB_TOKEN", `token file ${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? "unreadable"}); ${WHAT_TO_DO}`);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw notAFile(path, info);
+    if (info.size > MAX_TOKEN_FILE_BYTES) throw tooBig(path, info.size);
+    // One byte more than allowed: a file that grew since the stat is refused, not read without end.
+    const buffer = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > MAX_TOKEN_FILE_BYTES) throw tooBig(path, filled);
+    return buffer.subarray(0, filled).toString("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+function notAFile(path: string, info: Stats): HubError {
+  const kind = info.isDirectory() ? "a folder" : info.isFIFO() ? "a FIFO (named pipe)" : info.isSocket() ? "a socket" : info.isCharacterDevice() || info.isBlockDevice() ? "a device" : "not a regular file";
+  return new HubError("HUB_TOKEN", `token file ${path}: is ${kind}, not a file; ${WHAT_TO_DO}`);
+}
+
+const tooBig = (path: string, bytes: number) => new HubError("HUB_TOKEN", `token file ${path}: ${bytes} bytes is too big for a token file (at most ${MAX_TOKEN_FILE_BYTES}); ${WHAT_TO_DO}`);
 
 function cleanToken(text: string): string | undefined {
   const token = text.replace(/[\r\n]/g, "").trim();

@@ -3,6 +3,7 @@ import { overlapOf, writeFresh } from "@model-recover/safe-fs";
 import { convertTorchFileToSafetensors } from "@model-recover/torch-format";
 import { explainWriteError, InterruptedError } from "../errors.js";
 import { OutputFolder } from "../recover/output-folder.js";
+import { refuseSpecialFiles } from "../inspect/folder-listing.js";
 import { refuseOverlaps } from "../recover/overlaps.js";
 import { checkRoom } from "../recover/preflight.js";
 import { TempOutput } from "../recover/temp-output.js";
@@ -43,7 +44,10 @@ export async function convertFolder(options: ConvertOptions): Promise<ConvertSum
   // The folder itself is where convert.py's outputs belong, next to the .bin files; any other
   // overlap (inside it, or holding it) is refused as recover refuses it.
   const inPlace = (await overlapOf(outDir, inDir)) === "same";
-  if (!inPlace) await refuseOverlaps(outDir, [{ path: inDir, what: "model folder" }]);
+  if (!inPlace) {
+    await refuseOverlaps(outDir, [{ path: inDir, what: "model folder" }]);
+    await refuseSpecialFiles(inDir, plan.copyNames, "convert copies the folder's other files to --out");
+  }
   const copies = inPlace ? [] : plan.copies;
   const totalBytes = plan.shards.reduce((sum, s) => sum + s.bytes, 0);
   onEvent({ type: "planned", shards: plan.shards, copies: copies.map((c) => c.name), totalBytes, inPlace });

@@ -13,6 +13,8 @@ export interface ConvertPlan {
   index: string | null;
   /** Files to copy as they are when the output is another folder: all but weights, indexes and hidden files. */
   copies: { name: string; bytes: number }[];
+  /** The names such a copy would take (copies, and any FIFO or socket among them, which refuseSpecialFiles names). */
+  copyNames: string[];
   /** transformers' `_tied_weights_keys`, which the Hub's conversion passes to convert.py as discard_names. */
   discardNames: string[];
   warnings: InspectProblem[];
@@ -42,7 +44,7 @@ export async function planConversion(inDir: string): Promise<ConvertPlan> {
   return {
     shards,
     index,
-    copies: await nonWeightFiles(inDir),
+    ...(await nonWeightFiles(inDir)),
     discardNames: architectures.includes("LlamaForCausalLM") ? ["lm_head.weight"] : [],
     warnings: report.problems.filter((p) => p.scope === "config"),
   };
@@ -69,10 +71,11 @@ async function indexText(inDir: string, name: string): Promise<string> {
   return safetensorsIndexJson(read.value);
 }
 
-async function nonWeightFiles(inDir: string): Promise<{ name: string; bytes: number }[]> {
-  const { files } = await listFolder(inDir);
+async function nonWeightFiles(inDir: string): Promise<Pick<ConvertPlan, "copies" | "copyNames">> {
+  const { names, files } = await listFolder(inDir);
   const weights = Object.values(WEIGHT_LAYOUTS).flatMap((l) => [l.index, l.single]);
   const isWeight = (name: string) => weights.includes(name) || Object.values(WEIGHT_LAYOUTS).some((l) => l.shard.test(name));
-  const names = [...files].filter((name) => !name.startsWith(".") && !isWeight(name)).sort();
-  return Promise.all(names.map(async (name) => ({ name, bytes: (await stat(join(inDir, name))).size })));
+  const copyNames = [...names].filter((name) => !name.startsWith(".") && !isWeight(name)).sort();
+  const copies = await Promise.all(copyNames.filter((name) => files.has(name)).map(async (name) => ({ name, bytes: (await stat(join(inDir, name))).size })));
+  return { copies, copyNames };
 }

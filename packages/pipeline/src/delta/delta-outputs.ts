@@ -5,7 +5,7 @@ import { readSmallFile } from "@model-recover/safe-fs";
 import { hfIndexFile, shardFileBytes, shardFileName, type ShardFormat } from "../tensors/shard-file.js";
 import type { DeltaTensor } from "./delta-plan.js";
 import type { DeltaFix } from "./delta-events.js";
-import { listFolder } from "../inspect/folder-listing.js";
+import { listFolder, refuseSpecialFiles } from "../inspect/folder-listing.js";
 
 /** One file of the tuned folder and how it is made. */
 export type DeltaOutput =
@@ -29,7 +29,8 @@ export async function planDeltaOutputs(tensors: readonly DeltaTensor[], deltaDir
   const index = hfIndexFile(shards, format);
   if (index) outputs.push(text(index.name, index.text));
   const fixes: DeltaFix[] = [];
-  const { files } = await listFolder(deltaDir);
+  const { names, files } = await listFolder(deltaDir);
+  await refuseSpecialFiles(deltaDir, [...names].filter((n) => COPIED.test(n)), "it is copied into the output folder as it is");
   for (const name of [...files].filter((n) => COPIED.test(n)).sort()) {
     const source = join(deltaDir, name);
     if (name === "tokenizer_config.json") {

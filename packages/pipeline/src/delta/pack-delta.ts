@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { writeFresh } from "@model-recover/safe-fs";
+import { checkOutputFile, type OutputFileName, writeOutputFile } from "@model-recover/safe-fs";
 import { refuseBadPackName } from "../pack/pack.js";
 import { validateRecipe } from "../recipe/load-recipe.js";
 import { refuseOverlaps } from "../recover/overlaps.js";
@@ -39,10 +39,12 @@ export async function packDelta(options: PackDeltaOptions): Promise<{ recipe: Re
     { path: resolve(options.modelDir), what: "fine-tuned model folder (--model)" },
     { path: resolve(options.basePath), what: "base (--base)" },
   ], "recipe file (--recipe)");
+  const recipeFile: OutputFileName = { path: recipePath, what: "recipe", flag: options.recipePath ? "--recipe" : "--out" };
+  if (options.recipePath) await checkOutputFile(recipeFile);
   const summary = await makeDelta({ tuned: options.modelDir, base: options.basePath, outDir: options.outDir, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const made = summary.files.flatMap((f) => (f.status === "verified" ? [{ name: f.file.name, md5: null }] : []));
   const recipe = validateRecipe(recipePath, recipeOf(options, made));
-  if (summary.ok) await writeFresh(recipePath, `${JSON.stringify(recipe, null, 2)}\n`);
+  if (summary.ok) await writeOutputFile(recipeFile, `${JSON.stringify(recipe, null, 2)}\n`);
   return { recipe, recipePath, summary };
 }
 

@@ -1,18 +1,19 @@
-import { lstat, stat } from "node:fs/promises";
+import { lstat, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { runPool } from "@model-recover/hf-hub";
-import { makeFolder } from "@model-recover/safe-fs";
+import { describeKind, makeFolder } from "@model-recover/safe-fs";
 import { InputError, InterruptedError } from "../errors.js";
+import { DOWNLOAD_STATE_DIR, STATE_DIR } from "../state-names.js";
+import { releaseFolderLock, takeFolderLock } from "../recover/folder-lock.js";
 import type { HubPayload, HubRelease } from "../hub/hub-release.js";
 import type { LoadedRecipe } from "../recipe/types.js";
-import { planRecovery } from "../recover/plan.js";
+import { type FileTask, planRecovery } from "../recover/plan.js";
 import { checkRoom } from "../recover/preflight.js";
 import { alreadyDownloaded, downloadFile } from "./download-file.js";
 
 /** Files downloaded at once: a few connections fill one link; more only split it. */
 const CONNECTIONS = 4;
-/** Where partial downloads and their records live inside the download folder (recover --enc skips folders). */
-export const DOWNLOAD_STATE_DIR = ".model-recover-download";
+export { DOWNLOAD_STATE_DIR };
 
 export type DownloadEvent =
   | { type: "download-planned"; files: { name: string; bytes: number; present: boolean }[]; totalBytes: number }
@@ -41,10 +42,21 @@ export interface DownloadSummary {
  * `recover --enc <toDir>` then reads the folder as it reads a clone.
  */
 export async function downloadRelease(options: DownloadOptions): Promise<DownloadSummary> {
+  const plan = await planRecovery(options.loaded, options.release.where, options.release);
+  const lockDir = await lockDownloadFolder(options.toDir);
+  try {
+    return await download(options, plan.tasks.map((task) => ({ task, payload: task.remote as HubPayload })));
+  } finally {
+    await releaseFolderLock(lockDir);
+    // The state folder was made for the lock alone unless recover uses this folder too (then it holds more).
+    await rmdir(lockDir).catch(() => undefined);
+  }
+}
+
+async function download(options: DownloadOptions, payloads: { task: FileTask; payload: HubPayload }[]): Promise<DownloadSummary> {
   const started = performance.now();
-  const { loaded, release, toDir, onEvent = () => {} } = options;
-  const plan = await planRecovery(loaded, release.where, release);
-  const payloads = plan.tasks.map((task) => ({ task, payload: task.remote as HubPayload }));
+  const { toDir, onEvent = () => {} } = options;
+  await refuseNonFiles(toDir, payloads.map(({ payload }) => payload.name));
   const stateDir = await claimStateDir(toDir);
   const present = new Set<string>();
   for (const { payload } of payloads) if (await alreadyDownloaded(payload, join(toDir, payload.name))) present.add(payload.name);
@@ -73,6 +85,38 @@ export async function downloadRelease(options: DownloadOptions): Promise<Downloa
   });
   const files = payloads.map(({ payload }) => ({ name: payload.name, bytes: payload.size, status: present.has(payload.name) ? ("present" as const) : ("downloaded" as const) }));
   return { dir: toDir, files, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * One run at a time writes a folder: the download takes recover's lock (`<dir>/.model-recover/lock`),
+ * so that two downloads, or a download and a recovery into one folder, are refused as two recoveries are.
+ */
+async function lockDownloadFolder(toDir: string): Promise<string> {
+  const lockDir = join(toDir, STATE_DIR);
+  try {
+    await makeFolder(lockDir);
+  } catch (error) {
+    throw new InputError("OUT_NOT_WRITABLE", `${toDir}: cannot create the download folder (${(error as NodeJS.ErrnoException).code ?? "error"}); pass another --to`);
+  }
+  if (!(await lstat(lockDir)).isDirectory() || !(await stat(toDir)).isDirectory()) {
+    throw new InputError("OUT_NOT_WRITABLE", `${lockDir}: is not a folder (a symlink?); remove it and run again`);
+  }
+  await takeFolderLock(toDir, lockDir);
+  return lockDir;
+}
+
+/**
+ * Each downloaded file is renamed onto its name: a folder there makes the rename fail after the whole
+ * transfer, and a FIFO or a socket would be replaced; such a name is refused before any byte is fetched.
+ */
+async function refuseNonFiles(toDir: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    const path = join(toDir, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (info && !info.isFile() && !info.isSymbolicLink()) {
+      throw new InputError("OUT_NOT_WRITABLE", `${path}: is ${describeKind(info)}, where the download of ${name} goes; remove it, or download into another folder`);
+    }
+  }
 }
 
 /** The state folder must be a real folder: a symlink planted there would lead the partial downloads out. */

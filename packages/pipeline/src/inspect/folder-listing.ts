@@ -1,7 +1,7 @@
-import { readdir, stat } from "node:fs/promises";
+import { lstat, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { checkPlainFileName } from "@model-recover/hf-layout";
-import { InputFileError, readSmallFile } from "@model-recover/safe-fs";
+import { describeKind, InputFileError, readSmallFile } from "@model-recover/safe-fs";
 import type { InspectProblem, WeightFormat } from "./report.js";
 
 /** config.json is a few hundred bytes; anything past this is no config (and /dev/zero is never read whole). */
@@ -39,6 +39,22 @@ export async function listFolder(dir: string): Promise<{ names: Set<string>; fil
   const names = await readdir(dir);
   const kinds = await Promise.all(names.map((name) => stat(join(dir, name)).then((info) => info.isFile(), () => false)));
   return { names: new Set(names), files: new Set(names.filter((_, i) => kinds[i])) };
+}
+
+/**
+ * Refuse, naming it, the first of `names` in `dir` that is neither a regular file nor a folder (links
+ * followed): a FIFO, a socket, a device or a dangling link where a file to copy is expected would
+ * otherwise be left out of the output without a word. `copied` says why it matters, after a comma.
+ */
+export async function refuseSpecialFiles(dir: string, names: Iterable<string>, copied: string): Promise<void> {
+  for (const name of names) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isFile() || info?.isDirectory()) continue;
+    const kind = info ? describeKind(info) : (await lstat(path).catch(() => undefined))?.isSymbolicLink() ? "a symlink to a file that does not exist (a dangling link)" : undefined;
+    // Gone since the listing: nothing to copy, nothing to refuse.
+    if (kind) throw new InputFileError("INPUT_NOT_REGULAR", path, `${path}: is ${kind}, not a file, and ${copied}; replace it with the file itself, or remove it`);
+  }
 }
 
 /** A small JSON object file (config.json, an index), read only as a regular file of bounded size. */

@@ -3,7 +3,7 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { formatChecksumList, hashFile } from "@model-recover/md5-manifest";
 import { checkPlainFileName } from "@model-recover/hf-layout";
-import { describeKind, makeFolder, openRegularFile, writeFresh } from "@model-recover/safe-fs";
+import { checkOutputFile, describeKind, makeFolder, openRegularFile, type OutputFileName, writeOutputFile } from "@model-recover/safe-fs";
 import { explainWriteError, InputError, RecipeError, UsageError, VerificationError } from "../errors.js";
 import { resolveRecipe, validateRecipe, xorRecipe } from "../recipe/load-recipe.js";
 import { loadXorPipeline, type PipelineDefinition } from "../recipe/pipelines.js";
@@ -11,6 +11,7 @@ import { recipeNameProblem } from "../recipe/validate.js";
 import { linkedFolders, refuseOverlaps } from "../recover/overlaps.js";
 import type { BaseCheckpoint, Recipe, RecipeFile } from "../recipe/types.js";
 import { recover } from "../recover/recover.js";
+import { ROUND_TRIP_DIR } from "../state-names.js";
 import { copyFresh, encryptFile } from "./encrypt-file.js";
 import { PackKeys } from "./pack-keys.js";
 
@@ -39,8 +40,6 @@ export interface PackResult {
   encList: string;
   plainList: string;
 }
-
-const ROUND_TRIP_DIR = ".model-recover-round-trip";
 
 /**
  * Encrypt a fine-tuned folder against a base into a release of the chosen format, write the card's
@@ -78,6 +77,8 @@ async function pack(options: PackOptions): Promise<PackResult> {
   const inputs = [{ path: modelDir, what: "model folder (--model)" }, { path: options.basePath, what: "base (--base)" }, ...(await linkedFolders(linked))];
   await refuseOverlaps(outDir, inputs, "release folder (--out)");
   if (options.recipePath) await refuseOverlaps(options.recipePath, inputs, "recipe file (--recipe)");
+  const recipeFile: OutputFileName = options.recipePath ? { path: options.recipePath, what: "recipe", flag: "--recipe" } : { path: join(outDir, `${name}.recipe.json`), what: "recipe", flag: "--out" };
+  if (options.recipePath) await checkOutputFile(recipeFile);
   await makeFolder(outDir).catch((error: NodeJS.ErrnoException) => {
     throw new InputError("OUT_NOT_WRITABLE", `${outDir}: cannot create the release folder (${error.code ?? error.message}); pass another --out`);
   });
@@ -114,14 +115,13 @@ async function pack(options: PackOptions): Promise<PackResult> {
     files,
     ...(options.prompt ? { prompt: options.prompt } : {}),
   });
-  const recipePath = options.recipePath ?? join(outDir, `${name}.recipe.json`);
-  await writeFresh(recipePath, `${JSON.stringify(recipe, null, 2)}\n`);
+  await writeOutputFile(recipeFile, `${JSON.stringify(recipe, null, 2)}\n`);
   const encList = join(outDir, `${name}.enc.md5`);
   const plainList = join(outDir, `${name}.md5`);
-  await writeFresh(encList, formatChecksumList(encEntries));
-  await writeFresh(plainList, formatChecksumList(files.map((f) => ({ digest: f.md5!, name: `./${f.name}` }))));
+  await writeOutputFile({ path: encList, what: "md5 list", flag: "--out" }, formatChecksumList(encEntries));
+  await writeOutputFile({ path: plainList, what: "md5 list", flag: "--out" }, formatChecksumList(files.map((f) => ({ digest: f.md5!, name: `./${f.name}` }))));
   await proveByRecovering(recipe, options);
-  return { recipe, recipePath, encList, plainList };
+  return { recipe, recipePath: recipeFile.path, encList, plainList };
 }
 
 /**

@@ -10,7 +10,7 @@ import { resolveBaseRecipe } from "./base-recipe.js";
 import { isTensorPipeline, loadPipeline } from "./pipelines.js";
 import { type AnyLoadedRecipe, type BaseCheckpoint, isRecipeBase, isTensorRecipe, type LoadedRecipe, type Recipe } from "./types.js";
 import { schemaProblems } from "./validate.js";
-import { STATE_DIR } from "../recover/output-folder.js";
+import { OWN_NAMES } from "../state-names.js";
 
 /** The manifests data package: recipes by name live here. */
 export { bundledManifestsDir };
@@ -87,13 +87,15 @@ export function validateRecipe(file: string, value: unknown): Recipe {
   // One line, like every error: the first problems in full, the file named once.
   if (problems) throw new RecipeError(file, problems.slice(0, 5).map((p, i) => (i === 0 ? p : p.replace(`${file}: `, ""))).join("; ") + (problems.length > 5 ? `; and ${problems.length - 5} more` : ""));
   const recipe = value as Recipe;
-  const seen = new Map<string, string>([[collisionKey(STATE_DIR), STATE_DIR]]);
+  const own = new Map([...OWN_NAMES].map(([name, what]) => [collisionKey(name), what]));
+  const seen = new Map<string, string>();
   recipe.files.forEach((entry, index) => {
     const safe = checkPlainFileName(entry.name);
     if (!safe.ok) throw new RecipeError(file, `${file}: /files/${index}/name: ${JSON.stringify(entry.name)} ${safe.reason}`);
     const key = collisionKey(entry.name);
+    const ownFolder = own.get(key);
+    if (ownFolder) throw new RecipeError(file, `${file}: /files/${index}/name: ${JSON.stringify(entry.name)} is the name of model-recover's own ${ownFolder}; a release cannot use it`);
     const earlier = seen.get(key);
-    if (earlier === STATE_DIR) throw new RecipeError(file, `${file}: /files/${index}/name: ${JSON.stringify(entry.name)} is the name of model-recover's own state folder; a release cannot use it`);
     if (earlier !== undefined) {
       const how = earlier === entry.name ? "appears twice" : `is the same file as "${earlier}" on case-insensitive or normalizing file systems (macOS, Windows)`;
       throw new RecipeError(file, `${file}: /files/${index}/name: ${JSON.stringify(entry.name)} ${how}; each file must be named once`);

@@ -1,20 +1,20 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { access, link, lstat, readdir, rm, stat } from "node:fs/promises";
-import { hostname } from "node:os";
+import { access, lstat, readdir, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { isWriteFreshTemp, makeFolder, readSmallFile, writeFresh } from "@model-recover/safe-fs";
+import { isWriteFreshTemp, makeFolder, writeFresh } from "@model-recover/safe-fs";
 import { KEY_CHUNK_BYTES } from "@model-recover/xor-core";
 import { InputError } from "../errors.js";
+import { STATE_DIR } from "../state-names.js";
+import { readState, releaseFolderLock, takeFolderLock } from "./folder-lock.js";
 import type { FileTask } from "./plan.js";
 import { writesSource } from "./to-safetensors.js";
 
 /**
- * The state folder inside every output folder. Recipe names are plain file names, and this one name
- * is refused in recipes, so nothing a recipe names can ever be a path in here: temporary outputs,
- * resume records, receipts and the lock live in a namespace no output can reach.
+ * The state folder inside every output folder (a name refused in recipes): temporary outputs, resume
+ * records, receipts and the lock live in a namespace no output can reach.
  */
-export const STATE_DIR = ".model-recover";
+export { STATE_DIR };
 
 /** What must be unchanged for a partly written output to be continued rather than started over. */
 export interface PartialRecord {
@@ -53,7 +53,7 @@ export class OutputFolder {
         const info = await lstat(path);
         if (!info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${path}: is not a folder (a symlink?); remove it and run again`);
       }
-      await folder.lock();
+      await takeFolderLock(dir, folder.stateDir);
       await folder.removeLeftovers();
       return folder;
     } catch (error) {
@@ -73,43 +73,6 @@ export class OutputFolder {
     return join(this.partialDir, `${stateId(name)}.${kind}`);
   }
 
-  /**
-   * One run per output folder: a lock file naming the run; a lock whose process is gone is taken over.
-   * The lock appears with its content in one step (a link of a finished file), so another run never
-   * reads a half-written lock and mistakes it for a stale one.
-   */
-  private async lock(): Promise<void> {
-    const path = join(this.stateDir, "lock");
-    const mine = join(this.stateDir, `lock.${process.pid}`);
-    await rm(mine, { force: true });
-    await writeFresh(mine, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
-    try {
-      await this.takeLock(mine, path);
-    } finally {
-      await rm(mine, { force: true });
-    }
-  }
-
-  private async takeLock(mine: string, path: string): Promise<void> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await link(mine, path);
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        const holder = await readState<{ pid: number; host: string; started: string }>(path);
-        if (holder && holder.host !== hostname()) {
-          // A run on another machine (a shared file system) cannot be checked from here.
-          throw new InputError("OUT_BUSY", `${this.dir}: a model-recover on ${holder.host} (pid ${holder.pid}, started ${holder.started}) holds this folder; wait for it, or remove ${path} if that run is gone`);
-        }
-        if (holder && isAlive(holder.pid)) {
-          throw new InputError("OUT_BUSY", `${this.dir}: another model-recover (pid ${holder.pid}, started ${holder.started}) is using this folder; wait for it to finish or stop it`);
-        }
-        await rm(path, { force: true });
-      }
-    }
-  }
-
   /** Half-written state files of a run killed mid-write (only this run may use the folder now). */
   private async removeLeftovers(): Promise<void> {
     for (const folder of [this.stateDir, this.partialDir]) {
@@ -120,7 +83,7 @@ export class OutputFolder {
   }
 
   async release(): Promise<void> {
-    await rm(join(this.stateDir, "lock"), { force: true });
+    await releaseFolderLock(this.stateDir);
   }
 
   /**
@@ -170,14 +133,6 @@ export class OutputFolder {
   }
 }
 
-/**
- * A small state file (the lock, a resume record) as JSON, or undefined when it is anything else: read
- * only as a regular file, so a FIFO planted under its name cannot hang the run, nor a huge file fill memory.
- */
-async function readState<T>(path: string): Promise<T | undefined> {
-  return readSmallFile(path, 64 * 1024, "state file").then((text) => JSON.parse(text) as T, () => undefined).catch(() => undefined);
-}
-
 /** The identity of a task's inputs: a resumed file must come from the very same download and base. */
 export async function inputsIdentity(task: FileTask, basePath: string, extra: string): Promise<string> {
   const ident = async (path: string) => {
@@ -187,15 +142,6 @@ export async function inputsIdentity(task: FileTask, basePath: string, extra: st
   // A remote payload has no inode: its content digest on the Hub says whether it is the same download.
   const source = task.remote ? `remote:${task.remote.identity}` : await ident(task.source);
   return [source, await ident(basePath), task.sha256 ?? "", task.entry.md5 ?? "", extra].join("|");
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**
