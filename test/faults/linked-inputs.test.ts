@@ -156,4 +156,18 @@ describe("the content store writes only inside itself (issue 10, point 3)", () =
     expect(lastLine(run)).toMatch(/^model-recover: .*store-linked\/\w+: is not a folder \(a symlink\?\) in the content store; the store writes only inside itself: remove it and run again$/);
     expect(await snapshot(yours)).toEqual(before);
   });
+
+  it("still uses a store whose recipes/ and made/ folders are links to another disk, which it never writes through", async () => {
+    const store = join(dir, "store-moved");
+    const disk = join(dir, "other-disk");
+    for (const name of ["recipes", "made"]) {
+      await mkdir(join(disk, name), { recursive: true });
+      await mkdir(store, { recursive: true });
+      await symlink(join(disk, name), join(store, name));
+    }
+    const run = await demo(join(dir, "store-moved-out"), store);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await readdir(store)).filter((name) => /^[0-9a-f]{2}$/.test(name)).length).toBeGreaterThan(0);
+    expect(await snapshot(disk)).toEqual({});
+  });
 });

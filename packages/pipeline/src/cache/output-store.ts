@@ -18,11 +18,15 @@ import { InputError } from "../errors.js";
 export class OutputStore {
   constructor(readonly dir: string) {}
 
-  /** The store at `dir`, checked before any work: a folder (or nothing yet) whose folders are all its own. */
+  /**
+   * The store at `dir`, checked before any work: a folder (or nothing yet) whose entry folders are all
+   * its own. Only those (`4b/`) are checked: the store's other folders (`recipes/`, `made/`) are not
+   * written here, and one linked to another disk is no reason to refuse a recovery.
+   */
   static async open(dir: string): Promise<OutputStore> {
     await checkStoreRoot(dir);
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      if (entry.isSymbolicLink()) throw plantedFolder(join(dir, entry.name));
+      if (ENTRY_FOLDER.test(entry.name) && entry.isSymbolicLink()) throw plantedFolder(join(dir, entry.name));
     }
     return new OutputStore(dir);
   }
@@ -129,5 +133,8 @@ async function checkStoreRoot(dir: string): Promise<void> {
   });
   if (info && !info.isDirectory()) throw new InputError("OUT_NOT_WRITABLE", `${dir}: is not a folder, so it cannot be the content store (--store); pass a folder, or a path where one can be made`);
 }
+
+/** The name of a folder of entries: the first two hex digits of their sha256. */
+const ENTRY_FOLDER = /^[0-9a-f]{2}$/;
 
 const plantedFolder = (path: string) => new InputError("OUT_NOT_WRITABLE", `${path}: is not a folder (a symlink?) in the content store; the store writes only inside itself: remove it and run again`);
