@@ -1,4 +1,4 @@
-import { link, rm } from "node:fs/promises";
+import { link, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { readSmallFile, writeFresh } from "@model-recover/safe-fs";
@@ -14,28 +14,36 @@ interface LockHolder {
  * One run per folder that recover, download or --keep-enc writes: a lock file naming the run, in the
  * folder's state folder (`<dir>/.model-recover/lock`, which must exist); a lock whose process is gone
  * is taken over. The lock appears with its content in one step (a link of a finished file), so
- * another run never reads a half-written lock and mistakes it for a stale one.
+ * another run never reads a half-written lock and mistakes it for a stale one. A file system without
+ * hard links (exFAT, FAT32: link fails with EPERM) gets the lock created exclusively instead.
  */
 export async function takeFolderLock(dir: string, stateDir: string): Promise<void> {
   const path = join(stateDir, "lock");
   const mine = join(stateDir, `lock.${process.pid}`);
+  const text = JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() });
   await rm(mine, { force: true });
-  await writeFresh(mine, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
+  await writeFresh(mine, text);
   try {
-    await linkLock(dir, mine, path);
+    await linkLock(dir, path, () => link(mine, path).catch((error: NodeJS.ErrnoException) => {
+      if (!NO_HARD_LINKS.has(error.code ?? "")) throw error;
+      return writeFile(path, text, { flag: "wx" });
+    }));
   } finally {
     await rm(mine, { force: true });
   }
 }
 
+/** What link reports on a file system that has no hard links. */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
 export async function releaseFolderLock(stateDir: string): Promise<void> {
   await rm(join(stateDir, "lock"), { force: true });
 }
 
-async function linkLock(dir: string, mine: string, path: string): Promise<void> {
+async function linkLock(dir: string, path: string, place: () => Promise<void>): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await link(mine, path);
+      await place();
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
