@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmod, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -42,10 +42,20 @@ describe("readHubToken", () => {
     }
   });
 
-  it("refuses a FIFO or a socket at once, never waiting for a writer (issue 10)", async () => {
+  it("reads a pipe to its end, as --token-file <(command) passes one, and gives up on one nobody writes (issue 10)", async () => {
     const fifo = join(dir, "fifo");
     execFileSync("mkfifo", [fifo]);
-    await expect(readHubToken({ tokenFile: fifo })).rejects.toMatchObject({ code: "HUB_TOKEN", message: `token file ${fifo}: is a FIFO (named pipe), not a file; name a file holding a Hugging Face token` });
+    // The writer opens the FIFO after the reader, and writes late: both are waited for.
+    const writer = spawn("sh", ["-c", `sleep 0.3; printf 'hf_piped\\n' > '${fifo}'`]);
+    const exited = new Promise((done) => writer.once("exit", done));
+    expect(await readHubToken({ tokenFile: fifo })).toBe("hf_piped");
+    await exited;
+    const started = Date.now();
+    await expect(readHubToken({ tokenFile: fifo })).rejects.toMatchObject({ code: "HUB_TOKEN", message: `token file ${fifo}: is a pipe that gave no token within 3 s; name a file holding a Hugging Face token, or a command that prints one (--token-file <(command))` });
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it("refuses a socket at once", async () => {
     const socket = join(dir, "socket");
     const server = createServer().listen(socket);
     try {

@@ -29,9 +29,10 @@ const MAX_TOKEN_FILE_BYTES = 64 * 1024;
 const WHAT_TO_DO = "name a file holding a Hugging Face token";
 
 /**
- * The token file's text, read only if it is a regular file of at most MAX_TOKEN_FILE_BYTES: O_NONBLOCK
- * makes opening a FIFO return at once (it would wait for a writer forever), and the open descriptor
- * is what is checked, so a file swapped for a FIFO after a stat is refused too.
+ * The token file's text, read only if it is a regular file of at most MAX_TOKEN_FILE_BYTES, or a pipe
+ * (`--token-file <(pass hf-token)`, a named FIFO) that ends within PIPE_WAIT_MS: O_NONBLOCK makes
+ * opening a FIFO return at once (it would wait for a writer forever), and the open descriptor is what
+ * is checked, so a file swapped for something else after a stat is judged by what was opened.
  */
 async function readTokenFile(path: string): Promise<string> {
   let handle: FileHandle;
@@ -45,6 +46,7 @@ async function readTokenFile(path: string): Promise<string> {
   }
   try {
     const info = await handle.stat();
+    if (info.isFIFO()) return await readPipe(handle, path);
     if (!info.isFile()) throw notAFile(path, info);
     if (info.size > MAX_TOKEN_FILE_BYTES) throw tooBig(path, info.size);
     // One byte more than allowed: a file that grew since the stat is refused, not read without end.
@@ -60,6 +62,34 @@ async function readTokenFile(path: string): Promise<string> {
   } finally {
     await handle.close();
   }
+}
+
+/** How long a pipe may take to deliver the token and end; a writer that never comes, or never closes, is not waited on past it. */
+const PIPE_WAIT_MS = 3000;
+
+/**
+ * A pipe's text up to its end: a read with nothing yet written gives EAGAIN (the writer is slow), and
+ * an end with nothing read may come before a named FIFO's writer opened it, so both are waited out
+ * until PIPE_WAIT_MS; more than MAX_TOKEN_FILE_BYTES is refused as for a file.
+ */
+async function readPipe(handle: FileHandle, path: string): Promise<string> {
+  const buffer = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1);
+  const deadline = Date.now() + PIPE_WAIT_MS;
+  let filled = 0;
+  while (filled <= MAX_TOKEN_FILE_BYTES) {
+    const bytesRead = await handle.read(buffer, filled, buffer.length - filled, null).then(
+      (result) => result.bytesRead,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "EAGAIN") return -1;
+        throw new HubError("HUB_TOKEN", `token file ${path}: cannot be read (${error.code ?? "unreadable"}); ${WHAT_TO_DO}`);
+      },
+    );
+    if (bytesRead === 0 && filled > 0) return buffer.subarray(0, filled).toString("utf8");
+    if (bytesRead > 0) filled += bytesRead;
+    else if (Date.now() > deadline) throw new HubError("HUB_TOKEN", `token file ${path}: is a pipe that ${filled === 0 ? "gave no token" : "did not end"} within ${PIPE_WAIT_MS / 1000} s; ${WHAT_TO_DO}, or a command that prints one (--token-file <(command))`);
+    else await new Promise((done) => setTimeout(done, 20));
+  }
+  throw tooBig(path, filled);
 }
 
 function notAFile(path: string, info: Stats): HubError {
