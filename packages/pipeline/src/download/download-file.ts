@@ -73,7 +73,10 @@ async function openPartial(partPath: string, recordPath: string, record: Partial
   if (saved?.name === record.name && saved.identity === record.identity && existing?.isFile() && existing.nlink === 1 && existing.size <= size) {
     // O_NOFOLLOW: a symlink planted at the partial's name is refused, never written through.
     const handle = await open(partPath, constants.O_RDWR | constants.O_NOFOLLOW);
-    return { handle, from: (await handle.stat()).size };
+    // What was opened is judged again: a file swapped in after the lstat is never appended to either.
+    const opened = await handle.stat();
+    if (opened.isFile() && opened.nlink === 1 && opened.ino === existing.ino && opened.size <= size) return { handle, from: opened.size };
+    await handle.close();
   }
   await rm(partPath, { force: true });
   return { handle: await open(partPath, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644), from: 0 };
