@@ -83,7 +83,7 @@ export async function writeDelta(options: WriteDeltaOptions): Promise<FileStatus
         }
         files.push(status);
       }
-      return await settleSum(files, state, options);
+      return await settleSum(files, state, options, store);
     } finally {
       await writer.close();
     }
@@ -97,7 +97,7 @@ export async function writeDelta(options: WriteDeltaOptions): Promise<FileStatus
  * takes every output back off the disk (they are one model, and that model is wrong); accepted, the
  * outputs go to the store as any other verified output does.
  */
-async function settleSum(files: FileStatus[], state: ConversionState, options: WriteDeltaOptions): Promise<FileStatus[]> {
+async function settleSum(files: FileStatus[], state: ConversionState, options: WriteDeltaOptions, store: OutputStore | undefined): Promise<FileStatus[]> {
   const { acceptSum, sum } = options;
   if (!acceptSum || !sum || !files.every((f) => f.status === "verified")) return files;
   const verified = files.flatMap((f) => (f.status === "verified" ? [f.file] : []));
@@ -106,8 +106,7 @@ async function settleSum(files: FileStatus[], state: ConversionState, options: W
     const message = "removed: the recovered parameters' sum is not the card's (see below)";
     return verified.map((f) => ({ status: "failed", name: f.name, bytes: f.bytes, message, code: "VERIFY_FAILED" }));
   }
-  if (options.store) {
-    const store = await OutputStore.open(options.store.dir);
+  if (store) {
     for (const file of verified) await store.add(join(options.outDir, file.name), file.sha256!, file.bytes);
   }
   return files;

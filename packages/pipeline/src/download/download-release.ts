@@ -57,7 +57,7 @@ async function download(options: DownloadOptions, payloads: { task: FileTask; pa
   const started = performance.now();
   const { toDir, onEvent = () => {} } = options;
   await refuseNonFiles(toDir, payloads.map(({ payload }) => payload.name));
-  const stateDir = await claimStateDir(toDir);
+  const stateDir = await ownFolder(toDir, DOWNLOAD_STATE_DIR);
   const present = new Set<string>();
   for (const { payload } of payloads) if (await alreadyDownloaded(payload, join(toDir, payload.name))) present.add(payload.name);
   const todo = payloads.filter(({ payload }) => !present.has(payload.name));
@@ -92,15 +92,7 @@ async function download(options: DownloadOptions, payloads: { task: FileTask; pa
  * so that two downloads, or a download and a recovery into one folder, are refused as two recoveries are.
  */
 async function lockDownloadFolder(toDir: string): Promise<string> {
-  const lockDir = join(toDir, STATE_DIR);
-  try {
-    await makeFolder(lockDir);
-  } catch (error) {
-    throw new InputError("OUT_NOT_WRITABLE", `${toDir}: cannot create the download folder (${(error as NodeJS.ErrnoException).code ?? "error"}); pass another --to`);
-  }
-  if (!(await lstat(lockDir)).isDirectory() || !(await stat(toDir)).isDirectory()) {
-    throw new InputError("OUT_NOT_WRITABLE", `${lockDir}: is not a folder (a symlink?); remove it and run again`);
-  }
+  const lockDir = await ownFolder(toDir, STATE_DIR);
   await takeFolderLock(toDir, lockDir);
   return lockDir;
 }
@@ -119,16 +111,16 @@ async function refuseNonFiles(toDir: string, names: string[]): Promise<void> {
   }
 }
 
-/** The state folder must be a real folder: a symlink planted there would lead the partial downloads out. */
-async function claimStateDir(toDir: string): Promise<string> {
-  const stateDir = join(toDir, DOWNLOAD_STATE_DIR);
+/** The download's own folder `name` in `toDir`, a real folder: a symlink planted there would lead writes out. */
+async function ownFolder(toDir: string, name: string): Promise<string> {
+  const folder = join(toDir, name);
   try {
-    await makeFolder(stateDir);
+    await makeFolder(folder);
   } catch (error) {
     throw new InputError("OUT_NOT_WRITABLE", `${toDir}: cannot create the download folder (${(error as NodeJS.ErrnoException).code ?? "error"}); pass another --to`);
   }
-  if (!(await lstat(stateDir)).isDirectory() || !(await stat(toDir)).isDirectory()) {
-    throw new InputError("OUT_NOT_WRITABLE", `${stateDir}: is not a folder (a symlink?); remove it and run again`);
+  if (!(await lstat(folder)).isDirectory() || !(await stat(toDir)).isDirectory()) {
+    throw new InputError("OUT_NOT_WRITABLE", `${folder}: is not a folder (a symlink?); remove it and run again`);
   }
-  return stateDir;
+  return folder;
 }
