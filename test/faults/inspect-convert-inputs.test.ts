@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,6 +58,21 @@ describe("inspect and convert on hostile folders: refused at once, nothing opene
       } else expect([converted.code, converted.stderr]).toEqual([4, expect.stringMatching(/^model-recover: .*: is a FIFO \(named pipe\), expected .*; run model-recover inspect .* for every problem, and fix the folder before converting it\n$/)]);
     });
   }
+
+  it("convert --out into the folder a linked shard really lies in: refused before anything is written, your files there untouched (issue 10)", async () => {
+    const model = join(dir, "linked-model");
+    const real = join(dir, "linked-real");
+    await mkdir(model);
+    await mkdir(real);
+    await writeLlamaFolder(model, { seed: 22 });
+    await rename(join(model, SHARD1), join(real, SHARD1));
+    await symlink(join(real, SHARD1), join(model, SHARD1));
+    await writeFile(join(real, "config.json"), '{"mine": 1}\n');
+    const run = await modelRecoverInProcess(["convert", model, "--out", real]);
+    expect([run.code, run.stderr]).toEqual([4, expect.stringMatching(/^model-recover: \S+: the output folder \(--out\) is the same as the folder that pytorch_model-00001-of-00002\.bin in the model folder links into /)]);
+    expect(await readFile(join(real, "config.json"), "utf8")).toBe('{"mine": 1}\n');
+    expect((await readdir(real)).sort()).toEqual(["config.json", SHARD1]);
+  });
 
   it("an index naming a FIFO outside the folder: refused as a name, never opened", async () => {
     const folder = join(dir, "escape");

@@ -56,6 +56,20 @@ describe("an option naming one output file (pack --recipe, recipe from-folder --
     });
   }
 
+  it("recipe from-folder refuses an --out that is a payload of the release or the md5 list it reads, leaving both as they were", async () => {
+    const list = join(dir, "card.md5");
+    await writeFile(list, "d41d8cd98f00b204e9800998ecf8427e  ./config.json\n");
+    const payload = join(release.encDir, (await readdir(release.encDir)).find((name) => name.endsWith(".enc"))!);
+    const before = await readFile(payload);
+    for (const [out, message] of [[payload, /is inside the release folder/], [list, /is the same as the md5 list \(--md5\)/]] as const) {
+      const run = await runWithin(["recipe", "from-folder", release.encDir, "--name", "small", "--md5", list, "--out", out]);
+      expect(run.code, run.stderr).toBe(4);
+      expect(lastLine(run)).toMatch(new RegExp(`^model-recover: \\S+: the recipe file \\(--out\\) ${message.source}`));
+    }
+    expect(await readFile(payload)).toEqual(before);
+    expect(await readFile(list, "utf8")).toBe("d41d8cd98f00b204e9800998ecf8427e  ./config.json\n");
+  });
+
   it("replaces a symlink at the name, never writing through it", async () => {
     const victim = join(dir, "victim.json");
     await writeFile(victim, "do not touch\n");

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { parseChecksumList, type ChecksumEntry } from "@model-recover/md5-manifest";
 import type { CommandContext } from "./context.js";
-import { recipeFromFolder, UsageError } from "@model-recover/pipeline";
+import { recipeFromFolder, refuseOverlaps, UsageError } from "@model-recover/pipeline";
 import { checkOutputFile, InputFileError, type OutputFileName, readSmallFile, writeOutputFile } from "@model-recover/safe-fs";
 import { ExitCode } from "./exit-codes.js";
 import { type CommandSpec, helpText, parseCommand } from "./options.js";
@@ -41,7 +41,12 @@ export async function recipeCommand(argv: string[], context: CommandContext): Pr
   if (action !== "from-folder" || !folder || extra.length > 0) throw new UsageError("expected: model-recover recipe from-folder <folder> --name <name> (try --help)");
   // Refused before the release is hashed, which can take minutes.
   const outFile: OutputFileName | undefined = values.out ? { path: resolve(context.cwd, values.out), what: "recipe", flag: "--out" } : undefined;
-  if (outFile) await checkOutputFile(outFile);
+  if (outFile) {
+    // The recipe replaces whatever is at its name: never a payload of the release or the md5 list it is made from.
+    const lists = (values.md5 ?? []).filter((source) => source !== "-").map((source) => ({ path: resolve(context.cwd, source), what: "md5 list (--md5)" }));
+    await refuseOverlaps(outFile.path, [{ path: resolve(context.cwd, folder), what: "release folder" }, ...lists], "recipe file (--out)");
+    await checkOutputFile(outFile);
+  }
   const lists: ChecksumEntry[] = [];
   for (const source of values.md5 ?? []) lists.push(...parseChecksumList(await readList(source, context), source));
   const { recipe, notes } = await recipeFromFolder({

@@ -30,11 +30,15 @@ const SHOWN_CHARS = 100;
 
 /**
  * An endpoint as a message may show it: what could be a secret (a user and password before an `@`,
- * a query or fragment that may carry a token) is replaced by `***`, and a long text is cut, so that
- * a token pasted by mistake is never printed whole.
+ * a query or fragment that may carry a token, anything shaped like a token) is replaced by `***`, and
+ * a long text is cut, so that a token pasted by mistake is never printed whole.
  */
 function redactEndpoint(text: string): string {
-  const masked = text.replace(/^([a-z][a-z0-9+.-]*:\/*).*@/is, "$1***@").replace(/([?#]).*$/s, "$1***");
+  const masked = text
+    .replace(/^([a-z][a-z0-9+.-]*:\/*).*@/is, "$1***@")
+    .replace(/([?#]).*$/s, "$1***")
+    // A token pasted where the address goes: Hugging Face's start with hf_; no host name has a 20-character word.
+    .replace(/hf_\w*|\w{20,}/g, "***");
   return masked.length > SHOWN_CHARS ? `${masked.slice(0, SHOWN_CHARS)}…` : masked;
 }
 

@@ -64,6 +64,15 @@ describe("the output store serves only bytes that provably still hold their sha2
     expect(sha256(await readFile(entry))).toBe(digest);
   });
 
+  it("refuses, when opened and so before any work, a file or a link where one of its entry folders goes", async () => {
+    for (const [name, plant] of [["93", (path: string) => writeFile(path, "junk\n")], ["4b", (path: string) => symlink(dir, path)]] as const) {
+      const store = join(dir, `planted-${name}`);
+      await mkdir(store);
+      await plant(join(store, name));
+      await expect(OutputStore.open(store)).rejects.toMatchObject({ code: "OUT_NOT_WRITABLE", message: `${join(store, name)}: is not a folder (a symlink?) in the content store; the store writes only inside itself: remove it and run again` });
+    }
+  });
+
   it("does not trust a symlink planted as an entry, nor one planted at the target", async () => {
     const { store, out, entry } = await storeWithOutput();
     await writeFile(join(dir, "elsewhere"), bytes);

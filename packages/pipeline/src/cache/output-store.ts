@@ -26,7 +26,7 @@ export class OutputStore {
   static async open(dir: string): Promise<OutputStore> {
     await checkStoreRoot(dir);
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      if (ENTRY_FOLDER.test(entry.name) && entry.isSymbolicLink()) throw plantedFolder(join(dir, entry.name));
+      if (ENTRY_FOLDER.test(entry.name) && !entry.isDirectory()) throw plantedFolder(join(dir, entry.name));
     }
     return new OutputStore(dir);
   }

@@ -4,7 +4,7 @@ import { convertTorchFileToSafetensors } from "@model-recover/torch-format";
 import { explainWriteError, InterruptedError } from "../errors.js";
 import { OutputFolder } from "../recover/output-folder.js";
 import { refuseSpecialFiles } from "../inspect/folder-listing.js";
-import { refuseOverlaps } from "../recover/overlaps.js";
+import { linkedEntryFolders, refuseOverlaps } from "../recover/overlaps.js";
 import { checkRoom } from "../recover/preflight.js";
 import { TempOutput } from "../recover/temp-output.js";
 import { copyInto } from "./copy-file.js";
@@ -45,7 +45,8 @@ export async function convertFolder(options: ConvertOptions): Promise<ConvertSum
   // overlap (inside it, or holding it) is refused as recover refuses it.
   const inPlace = (await overlapOf(outDir, inDir)) === "same";
   if (!inPlace) {
-    await refuseOverlaps(outDir, [{ path: inDir, what: "model folder" }]);
+    // The real folder a linked shard or file lies in is an input too: outputs there would replace its neighbours.
+    await refuseOverlaps(outDir, [{ path: inDir, what: "model folder" }, ...(await linkedEntryFolders(inDir, "model folder"))]);
     await refuseSpecialFiles(inDir, plan.copyNames, "convert copies the folder's other files to --out");
   }
   const copies = inPlace ? [] : plan.copies;
